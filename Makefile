@@ -1,0 +1,39 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install install-dev lint clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: install, migrate, create the first sysadmin, start web + worker + beat (Ctrl-C stops all)
+run: install
+	@test -f .env || cp .env.example .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_admin
+	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops web, worker and beat)"
+	$(VENV)/bin/honcho start -f Procfile
+
+## make test: install the dev extras and run the whole suite
+test: install-dev
+	$(PY) -m pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) data/test

@@ -1,0 +1,39 @@
+"""Who may do what: roles are Django groups; every view asks here first."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from connections.models import Connection
+
+SYSADMIN = "Sysadmin"
+ONBOARDING = "Onboarding"
+VIEWER = "Viewer"
+ROLES = (SYSADMIN, ONBOARDING, VIEWER)
+
+
+def roles_of(user) -> set[str]:
+    """The role names a user holds (a superuser is a Sysadmin)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if not hasattr(user, "_issuetrak_roles"):
+        names = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(SYSADMIN)
+        user._issuetrak_roles = names
+    return user._issuetrak_roles
+
+
+def is_sysadmin(user) -> bool:
+    return SYSADMIN in roles_of(user)
+
+
+def require_role(user, *allowed: str) -> None:
+    """Raise PermissionDenied unless the user holds one of the allowed roles."""
+    if not roles_of(user) & set(allowed or ROLES):
+        raise PermissionDenied
+
+
+def get_connection_for(request, public_id, *, manage: bool = False) -> Connection:
+    """The connection behind a URL, or 404; 403 when the user's role may not see or manage it."""
+    require_role(request.user, *((SYSADMIN,) if manage else ROLES))
+    return get_object_or_404(Connection, public_id=public_id)

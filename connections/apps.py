@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ConnectionsConfig(AppConfig):
+    name = "connections"
+    verbose_name = "Issuetrak connections"
+
+    def ready(self):
+        from connections import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,135 @@
+"""The connection form: one set of rules for the browser and the CLI."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+
+from connections import secrets
+from connections.base_url import normalize_base_url
+from connections.models import Connection
+
+MAX_RECIPIENTS = 20
+_ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_recipients(value: str) -> list[str]:
+    """Split a comma/space/semicolon separated list of addresses, validate and de-duplicate."""
+    addresses = []
+    for address in filter(None, _ADDRESS_SEPARATORS.split(value or "")):
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(f"“{address[:80]}” is not an e-mail address.") from None
+        if address.lower() not in (a.lower() for a in addresses):
+            addresses.append(address)
+    if not addresses:
+        raise ValidationError("Give at least one address to warn before the token expires.")
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ValidationError(f"At most {MAX_RECIPIENTS} addresses, please.")
+    return addresses
+
+
+class ConnectionForm(forms.ModelForm):
+    token = forms.CharField(
+        label="API Token",
+        required=False,
+        strip=False,
+        error_messages={"required": "Paste the API token: it cannot be empty."},
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="The New Token value Issuetrak showed once under Settings → API v2 → Tokens.",
+    )
+    notify = forms.CharField(
+        label="Notify",
+        max_length=2000,
+        error_messages={"required": "Give at least one address to warn before the token expires."},
+        help_text="E-mail addresses warned before the token expires, separated by commas.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = ["label", "base_url", "token", "token_name", "expires_on", "token_user",
+                  "hosting", "notify"]
+        widgets = {
+            "expires_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "hosting": forms.RadioSelect,
+        }
+        help_texts = {
+            "label": "Unique. Use the token's name, so you can find the Zapier connection "
+            "to update when this token is revoked or expires.",
+            "base_url": "The Application URL from Settings → System → Defaults in Issuetrak.",
+            "token_name": "The Token Name you gave it in Issuetrak's Create New Token form.",
+            "expires_on": "Optional, but strongly advised: a token with an expiration date "
+            "enforces rotation, and we warn before it stops working. Without one it works "
+            "until someone revokes it.",
+            "token_user": "The Issuetrak User ID picked in the token's User field (blank there "
+            "means the admin who created it). The checklist needs it to verify admin "
+            "permissions, because API v2 cannot tell who a token belongs to.",
+        }
+
+    def __init__(self, *args, default_notify: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["token"].required = not self.instance.pk
+        if self.instance.pk:
+            self.fields["token"].help_text = (
+                f"Leave blank to keep the current token (fingerprint "
+                f"{self.instance.token_fingerprint}, set on "
+                f"{timezone.localdate(self.instance.token_set_at):%Y-%m-%d})."
+            )
+        recipients = self.instance.notify if self.instance.pk else (default_notify or [])
+        self.initial["notify"] = ", ".join(recipients)
+
+    def clean_label(self):
+        label = " ".join(self.cleaned_data["label"].split())
+        clash = Connection.objects.with_label(label).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(f"A connection labelled “{label}” already exists.")
+        return label
+
+    def clean_base_url(self):
+        return normalize_base_url(self.cleaned_data["base_url"])
+
+    def clean_token(self):
+        value = self.cleaned_data.get("token", "")
+        if self.instance.pk and not value:
+            return ""  # merge semantics: no new token typed keeps the stored one
+        return secrets.clean_token(value)
+
+    def clean_token_name(self):
+        return self.cleaned_data["token_name"].strip()
+
+    def clean_token_user(self):
+        return self.cleaned_data["token_user"].strip()
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        unchanged = self.instance.pk and expires_on == self.instance.expires_on
+        if expires_on and not unchanged and expires_on < timezone.localdate():
+            raise ValidationError(
+                "That date has passed: a token with this expiration date no longer works."
+            )
+        return expires_on
+
+    def clean_notify(self):
+        return parse_recipients(self.cleaned_data["notify"])
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("token"):
+            self.instance.set_token(self.cleaned_data["token"])
+        return super().save(commit=commit)
+
+
+def form_data_from(connection: Connection) -> dict:
+    """The form data that leaves a connection as it is (the base for CLI merges)."""
+    return {
+        "label": connection.label,
+        "base_url": connection.base_url,
+        "token": "",
+        "token_name": connection.token_name,
+        "expires_on": connection.expires_on.isoformat() if connection.expires_on else "",
+        "token_user": connection.token_user,
+        "hosting": connection.hosting,
+        "notify": ", ".join(connection.notify),
+    }

@@ -1,0 +1,37 @@
+"""Create the first sysadmin account when there is none (used by `make run`)."""
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from connections.access import SYSADMIN
+
+
+class Command(BaseCommand):
+    help = "Create the first sysadmin from ADMIN_USERNAME/ADMIN_PASSWORD, or with a generated password."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        if User.objects.filter(is_superuser=True).exists():
+            return
+        username = os.environ.get("ADMIN_USERNAME") or "admin"
+        password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        user = User.objects.create_superuser(
+            username=username, email=os.environ.get("ADMIN_EMAIL", ""), password=password
+        )
+        user.groups.add(Group.objects.get(name=SYSADMIN))
+        if os.environ.get("ADMIN_PASSWORD"):
+            self.stdout.write(f"Created sysadmin “{username}” with the password from ADMIN_PASSWORD.")
+        else:
+            # Printed once, on purpose: it is never stored in plain text anywhere.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created sysadmin “{username}” with password: {password}\n"
+                    "Write it down now; it is not shown again."
+                )
+            )

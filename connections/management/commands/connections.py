@@ -1,0 +1,153 @@
+"""`manage.py connections <subcommand>`: the operator's and script's way in.
+
+Every change goes through the same ConnectionForm as the browser, so the rules and messages
+are identical. Errors go to stderr with a non-zero exit code and change nothing.
+"""
+
+import json
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from connections.forms import ConnectionForm, form_data_from
+from connections.models import Connection, Hosting
+
+# CLI option → form field, for the options add and edit share.
+FIELD_OPTIONS = {
+    "label": "label",
+    "base_url": "base_url",
+    "token_name": "token_name",
+    "expires": "expires_on",
+    "token_user": "token_user",
+    "notify": "notify",
+}
+
+
+class Command(BaseCommand):
+    help = "Add, list, edit and archive Issuetrak connections."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+        add = sub.add_parser("add", help="Add a connection (token read from stdin).")
+        add.add_argument("--label", required=True)
+        add.add_argument("--base-url", required=True, help="The site's Application URL.")
+        self._connection_options(add)
+
+        edit = sub.add_parser("edit", help="Change only the options given.")
+        edit.add_argument("current_label", metavar="LABEL")
+        edit.add_argument("--label", help="A new label.")
+        edit.add_argument("--base-url")
+        self._connection_options(edit)
+
+        listing = sub.add_parser("list", help="List active connections.")
+        listing.add_argument("--json", action="store_true", help="Print one JSON document.")
+        listing.add_argument("--archived", action="store_true", help="Include archived ones.")
+
+        archive = sub.add_parser("archive", help="Archive a connection.")
+        archive.add_argument("current_label", metavar="LABEL")
+
+    def _connection_options(self, parser):
+        parser.add_argument("--token-stdin", action="store_true", help="Read the API token from stdin.")
+        parser.add_argument("--token-name")
+        parser.add_argument("--expires", metavar="YYYY-MM-DD")
+        parser.add_argument("--token-user", metavar="ISSUETRAK_USER_ID")
+        parser.add_argument("--notify", metavar="a@b,c@d")
+        hosting = parser.add_mutually_exclusive_group()
+        hosting.add_argument("--cloud", action="store_const", const=Hosting.CLOUD, dest="hosting")
+        hosting.add_argument("--self-hosted", action="store_const", const=Hosting.SELF_HOSTED, dest="hosting")
+
+    def handle(self, *args, subcommand, **options):
+        getattr(self, f"handle_{subcommand}")(options)
+
+    def handle_add(self, options):
+        if not options["token_stdin"]:
+            raise CommandError("add needs --token-stdin: the token is read from stdin, never an argument.")
+        data = {"token": self._read_token(), "hosting": options["hosting"] or Hosting.SELF_HOSTED}
+        data |= self._given_fields(options)
+        if not data.get("notify"):
+            data["notify"] = ",".join(_sysadmin_addresses())
+        connection = self._save(ConnectionForm(data))
+        self.stdout.write(f"Added “{connection.label}” (token {connection.token_fingerprint}).")
+
+    def handle_edit(self, options):
+        connection = _get_active(options["current_label"])
+        data = form_data_from(connection) | self._given_fields(options)
+        if options["hosting"]:
+            data["hosting"] = options["hosting"]
+        if options["token_stdin"]:
+            data["token"] = self._read_token()
+        connection = self._save(ConnectionForm(data, instance=connection))
+        self.stdout.write(f"Updated “{connection.label}” (token {connection.token_fingerprint}).")
+
+    def handle_list(self, options):
+        queryset = Connection.objects.all() if options["archived"] else Connection.objects.active()
+        rows = [_row(c) for c in queryset]
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            self.stdout.write("No connections yet.")
+        for row in rows:
+            expires = row["expires_on"] or "never"
+            self.stdout.write(
+                f"{row['label']}\t{row['base_url']}\ttoken {row['token_fingerprint']}\t"
+                f"expires {expires}\t{row['hosting']}{' (archived)' if row['archived'] else ''}"
+            )
+
+    def handle_archive(self, options):
+        connection = _get_active(options["current_label"])
+        connection.archive()
+        self.stdout.write(f"Archived “{connection.label}”.")
+
+    def _given_fields(self, options) -> dict:
+        return {field: options[opt] for opt, field in FIELD_OPTIONS.items() if options.get(opt) is not None}
+
+    def _read_token(self) -> str:
+        # Whitespace around it is stripped by the form's cleaning, like a pasted token.
+        return sys.stdin.read()
+
+    @transaction.atomic
+    def _save(self, form: ConnectionForm) -> Connection:
+        if not form.is_valid():
+            raise CommandError(_errors_text(form))
+        return form.save()
+
+
+def _get_active(label: str) -> Connection:
+    connection = Connection.objects.with_label(label).first()
+    if connection is None:
+        raise CommandError(f"No active connection is labelled “{label}”.")
+    return connection
+
+
+def _sysadmin_addresses() -> list[str]:
+    users = get_user_model().objects.filter(is_active=True, is_superuser=True).exclude(email="")
+    return list(users.values_list("email", flat=True))
+
+
+def _errors_text(form: ConnectionForm) -> str:
+    names = {"token": "--token-stdin", "expires_on": "--expires", "base_url": "--base-url",
+             "token_name": "--token-name", "token_user": "--token-user", "notify": "--notify",
+             "label": "--label", "hosting": "--cloud/--self-hosted"}
+    lines = []
+    for field, errors in form.errors.items():
+        for error in errors:
+            lines.append(f"{names.get(field, 'error')}: {error}" if field != "__all__" else error)
+    return "Nothing was saved.\n" + "\n".join(lines)
+
+
+def _row(connection: Connection) -> dict:
+    return {
+        "label": connection.label,
+        "base_url": connection.base_url,
+        "token_name": connection.token_name,
+        "token_fingerprint": connection.token_fingerprint,
+        "token_user": connection.token_user,
+        "expires_on": connection.expires_on.isoformat() if connection.expires_on else None,
+        "hosting": connection.hosting,
+        "notify": connection.notify,
+        "archived": connection.is_archived,
+    }

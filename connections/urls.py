@@ -1,0 +1,12 @@
+from django.urls import path
+
+from connections import views
+
+app_name = "connections"
+urlpatterns = [
+    path("", views.connection_list, name="list"),
+    path("connections/add/", views.connection_add, name="add"),
+    path("connections/<uuid:public_id>/", views.connection_detail, name="detail"),
+    path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),
+    path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
+]

@@ -1,0 +1,27 @@
+"""Fast test configuration: MD5 hasher, locmem e-mail, eager Celery, its own data folder.
+
+The database and broker still come from DATABASE_URL / CELERY_BROKER_URL when set, so CI can
+run the same suite against PostgreSQL and Redis.
+"""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DEBUG", "1")  # dev-style generated secrets, in the test data folder
+os.environ.setdefault(
+    "DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test")
+)
+os.environ.setdefault("ISSUETRAK_ALLOW_HTTP", "1")
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+os.environ.setdefault("ISSUETRAK_TIMEOUT_S", "2")
+
+from issuetrak_admin.settings import *  # noqa: E402,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

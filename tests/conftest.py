@@ -1,0 +1,81 @@
+"""Shared fixtures: named people, a connection factory, service probes."""
+
+import datetime as dt
+import os
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from connections.access import ONBOARDING, SYSADMIN, VIEWER
+from connections.models import Connection
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SECRET_TOKEN = "ItSecr3tT0kenValue-9f8e7d6c5b4a"
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    broker = settings.CELERY_BROKER_URL
+    return [
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db['NAME']})",
+        f"celery broker: {broker}" + (" (in-process)" if broker.startswith("memory") else ""),
+        f"CI={os.environ.get('CI', '')}",
+    ]
+
+
+def _person(username, role):
+    user = User.objects.create_user(username, f"{username}@example.com", "pw-" + username)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def sysadmin(db):
+    """Sam, who runs the Issuetrak integrations."""
+    return _person("sam", SYSADMIN)
+
+
+@pytest.fixture
+def onboarding_clerk(db):
+    """Olive, who follows the onboarding checklist."""
+    return _person("olive", ONBOARDING)
+
+
+@pytest.fixture
+def viewer(db):
+    """Vic, who may only look."""
+    return _person("vic", VIEWER)
+
+
+@pytest.fixture
+def sam_client(client, sysadmin):
+    client.force_login(sysadmin)
+    return client
+
+
+@pytest.fixture
+def make_connection(db):
+    """Create a connection directly (bypassing the form), token set and encrypted."""
+
+    def make(label="Zapier", token=SECRET_TOKEN, **fields):
+        fields.setdefault("base_url", "https://support.example.com")
+        fields.setdefault("token_name", label)
+        fields.setdefault("expires_on", timezone.localdate() + dt.timedelta(days=90))
+        fields.setdefault("notify", ["sam@example.com"])
+        connection = Connection(label=label, **fields)
+        connection.set_token(token)
+        connection.save()
+        return connection
+
+    return make
+
+
+def require_service(name: str, reachable: bool, why: str):
+    """Skip when a server is absent, except under CI where it must be there."""
+    if reachable:
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required under CI=true but is not reachable: {why}")
+    pytest.skip(f"{name} not reachable ({why}); CI runs this")
