@@ -20,13 +20,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# DEMO=1 also starts the Issuetrak simulator on :8765 and adds three demo connections.
+DEMO ?=
+PROCFILE := $(if $(filter 1,$(DEMO)),Procfile.demo,Procfile)
+ifeq ($(DEMO),1)
+export ISSUETRAK_ALLOW_HTTP := 1
+endif
+
 ## make run: install, migrate, create the first sysadmin, start web + worker + beat (Ctrl-C stops all)
 run: install
 	@test -f .env || cp .env.example .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap_admin
-	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops web, worker and beat)"
-	$(VENV)/bin/honcho start -f Procfile
+	$(if $(filter 1,$(DEMO)),$(PY) manage.py demo_setup)
+	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops everything)"
+	$(VENV)/bin/honcho start -f $(PROCFILE)
 
 ## make test: install the dev extras and run the whole suite
 test: install-dev

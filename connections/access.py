@@ -27,13 +27,22 @@ def is_sysadmin(user) -> bool:
     return SYSADMIN in roles_of(user)
 
 
+def can_run_checklist(user) -> bool:
+    return bool(roles_of(user) & {SYSADMIN, ONBOARDING})
+
+
 def require_role(user, *allowed: str) -> None:
     """Raise PermissionDenied unless the user holds one of the allowed roles."""
     if not roles_of(user) & set(allowed or ROLES):
         raise PermissionDenied
 
 
-def get_connection_for(request, public_id, *, manage: bool = False) -> Connection:
-    """The connection behind a URL, or 404; 403 when the user's role may not see or manage it."""
-    require_role(request.user, *((SYSADMIN,) if manage else ROLES))
+def get_connection_for(request, public_id, *, manage: bool = False, run: bool = False):
+    """The connection behind a URL, or 404; 403 when the user's role may not do this to it."""
+    if manage:
+        require_role(request.user, SYSADMIN)
+    elif run:
+        require_role(request.user, SYSADMIN, ONBOARDING)
+    else:
+        require_role(request.user, *ROLES)
     return get_object_or_404(Connection, public_id=public_id)

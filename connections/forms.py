@@ -13,6 +13,7 @@ from connections.models import Connection
 
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+_VERSION = re.compile(r"\d{1,3}(\.\d{1,4}){1,3}")
 
 
 def parse_recipients(value: str) -> list[str]:
@@ -51,7 +52,7 @@ class ConnectionForm(forms.ModelForm):
     class Meta:
         model = Connection
         fields = ["label", "base_url", "token", "token_name", "expires_on", "token_user",
-                  "hosting", "notify"]
+                  "hosting", "issuetrak_version", "notify"]
         widgets = {
             "expires_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "hosting": forms.RadioSelect,
@@ -64,6 +65,9 @@ class ConnectionForm(forms.ModelForm):
             "expires_on": "Optional, but strongly advised: a token with an expiration date "
             "enforces rotation, and we warn before it stops working. Without one it works "
             "until someone revokes it.",
+            "issuetrak_version": "Self-hosted sites: the exact version, read from the drop-down "
+            "under your name in Issuetrak (at its bottom) or Settings → System → License "
+            "“Running Version”, e.g. 14.10.2.",
             "token_user": "The Issuetrak User ID picked in the token's User field (blank there "
             "means the admin who created it). The checklist needs it to verify admin "
             "permissions, because API v2 cannot tell who a token belongs to.",
@@ -103,6 +107,12 @@ class ConnectionForm(forms.ModelForm):
     def clean_token_user(self):
         return self.cleaned_data["token_user"].strip()
 
+    def clean_issuetrak_version(self):
+        value = self.cleaned_data["issuetrak_version"].strip()
+        if value and not _VERSION.fullmatch(value):
+            raise ValidationError("Enter the version as numbers and dots, e.g. 14.10.2.")
+        return value
+
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]
         unchanged = self.instance.pk and expires_on == self.instance.expires_on
@@ -131,5 +141,6 @@ def form_data_from(connection: Connection) -> dict:
         "expires_on": connection.expires_on.isoformat() if connection.expires_on else "",
         "token_user": connection.token_user,
         "hosting": connection.hosting,
+        "issuetrak_version": connection.issuetrak_version,
         "notify": ", ".join(connection.notify),
     }

@@ -16,6 +16,29 @@ class Hosting(models.TextChoices):
     CLOUD = "cloud", "Issuetrak cloud"
 
 
+class StepStatus(models.TextChoices):
+    """A checklist step's (and a run's overall) result; the CSS badge class is the value."""
+
+    PASS = "pass", "Pass"
+    WARN = "warn", "Warning"
+    FAIL = "fail", "Fail"
+    SKIP = "skip", "Skipped"
+    ERROR = "error", "Error"
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    CRASHED = "crashed", "Crashed"
+
+
+class Trigger(models.TextChoices):
+    BROWSER = "browser", "Browser"
+    CLI = "cli", "Command line"
+    SCHEDULE = "schedule", "Schedule"
+
+
 class ConnectionQuerySet(models.QuerySet):
     def active(self):
         """Connections that are not archived."""
@@ -38,6 +61,11 @@ class Connection(models.Model):
     token_user = models.CharField("Token User", max_length=100, blank=True)
     hosting = models.CharField(max_length=20, choices=Hosting.choices, default=Hosting.SELF_HOSTED)
     notify = models.JSONField("Notify", default=list, blank=True)
+    issuetrak_version = models.CharField("Issuetrak version", max_length=20, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_overall = models.CharField(
+        max_length=10, choices=StepStatus.choices, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,6 +113,18 @@ class Connection(models.Model):
         """The plaintext token, for the Issuetrak client only: never render or log it."""
         return secrets.decrypt_token(self.token_ciphertext)
 
+    def run_checklist(self, *, by=None, trigger: str = "cli"):
+        """Run the setup checklist now, in this process; returns the stored run."""
+        from connections.runs import check_now
+
+        return check_now(self, trigger=trigger, by=by)
+
+    def queue_checklist(self, *, by=None):
+        """Queue the setup checklist for a Celery worker; returns the queued run."""
+        from connections.runs import queue_run
+
+        return queue_run(self, by=by)
+
     def archive(self, by=None) -> None:
         """Hide the connection from checks and notices; its label becomes free again."""
         self.archived_at = timezone.now()
@@ -98,3 +138,40 @@ class Connection(models.Model):
     @property
     def is_cloud(self) -> bool:
         return self.hosting == Hosting.CLOUD
+
+
+class ChecklistRun(models.Model):
+    """One run of the setup checklist against a connection's site, written before it starts."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
+    # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
+    steps = models.JSONField(default=list, blank=True)
+    token_fingerprint = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent")]
+
+    def __str__(self):
+        return f"{self.connection.label} {self.created_at:%Y-%m-%d %H:%M} {self.overall or self.state}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.state in (RunState.FINISHED, RunState.CRASHED)
+
+    @property
+    def started_by_text(self) -> str:
+        if self.started_by:
+            return self.started_by.get_username()
+        return self.get_trigger_display()

@@ -69,7 +69,7 @@ def clean_token(value: str | None) -> str:
             f"That is not an API token: it is longer than {MAX_TOKEN_LENGTH} characters.",
             code="max_length",
         )
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
+    if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
         raise ValidationError(
             "An API token is one line with no spaces: copy only the New Token value.",
             code="invalid",

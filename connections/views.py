@@ -2,13 +2,22 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 
-from connections.access import ROLES, SYSADMIN, get_connection_for, is_sysadmin, require_role
+from connections.access import (
+    ROLES,
+    SYSADMIN,
+    can_run_checklist,
+    get_connection_for,
+    is_sysadmin,
+    require_role,
+)
+from connections.checklist import step_rows
 from connections.forms import ConnectionForm
 from connections.models import Connection
 
 PAGE_SIZE = 50
+RUNS_PAGE_SIZE = 20
 
 
 def connection_list(request):
@@ -37,11 +46,15 @@ def connection_add(request):
 
 def connection_detail(request, public_id):
     connection = get_connection_for(request, public_id)
-    return render(
-        request,
-        "connections/detail.html",
-        {"connection": connection, "can_manage": is_sysadmin(request.user)},
-    )
+    latest = connection.runs.select_related("started_by").first()
+    return render(request, "connections/detail.html", {
+        "connection": connection,
+        "can_manage": is_sysadmin(request.user),
+        "can_run": can_run_checklist(request.user),
+        "run": latest,
+        "rows": step_rows(latest) if latest else [],
+        "recent_runs": connection.runs.select_related("started_by")[:5],
+    })
 
 
 def connection_edit(request, public_id):
@@ -61,3 +74,30 @@ def connection_archive(request, public_id):
         messages.success(request, f"Connection “{connection.label}” archived.")
         return redirect("connections:list")
     return render(request, "connections/confirm_archive.html", {"connection": connection})
+
+
+def run_checklist(request, public_id):
+    """Queue a checklist run (POST) and show it filling in."""
+    connection = get_connection_for(request, public_id, run=True)
+    if request.method != "POST":
+        return redirect(connection)
+    run = connection.queue_checklist(by=request.user)
+    messages.info(request, "Checklist queued: the steps fill in below as the site answers.")
+    return redirect("connections:run", public_id=connection.public_id, run_id=run.public_id)
+
+
+def run_detail(request, public_id, run_id):
+    """One run; htmx polls the steps partial until the run is done."""
+    connection = get_connection_for(request, public_id)
+    run = get_object_or_404(connection.runs.select_related("started_by"), public_id=run_id)
+    context = {"connection": connection, "run": run, "rows": step_rows(run)}
+    if request.htmx:
+        return render(request, "connections/_run_steps.html", context)
+    return render(request, "connections/run.html", context)
+
+
+def run_history(request, public_id):
+    connection = get_connection_for(request, public_id)
+    runs = connection.runs.select_related("started_by")
+    page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "connections/history.html", {"connection": connection, "page": page})

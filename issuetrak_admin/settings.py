@@ -183,3 +183,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# How many sites `connections check --all` and re-validation check at once.
+CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)

@@ -72,6 +72,22 @@ def make_connection(db):
     return make
 
 
+@pytest.fixture(scope="session")
+def simulator():
+    """The Issuetrak simulator on a real socket, shared by the whole test session."""
+    from connections.simulator import IssuetrakSimulator
+
+    with IssuetrakSimulator(slow_seconds=30) as sim:
+        yield sim
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    # Tests hit the same simulated sites many times; each starts with empty limit counters.
+    if "simulator" in request.fixturenames:
+        request.getfixturevalue("simulator").reset_rate_limits()
+
+
 def require_service(name: str, reachable: bool, why: str):
     """Skip when a server is absent, except under CI where it must be there."""
     if reachable:

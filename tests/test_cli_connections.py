@@ -47,7 +47,8 @@ def test_list_json_prints_one_document_with_every_column(db):
         "label": "Zapier", "base_url": "https://support.example.com", "token_name": "Zapier",
         "token_fingerprint": Connection.objects.get().token_fingerprint,
         "token_user": "integration", "expires_on": "2099-01-31", "hosting": "self_hosted",
-        "notify": ["sam@example.com", "ops@example.com"], "archived": False,
+        "issuetrak_version": "", "notify": ["sam@example.com", "ops@example.com"],
+        "archived": False,
     }]
     assert SECRET_TOKEN not in out
 

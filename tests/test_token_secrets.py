@@ -32,6 +32,7 @@ def test_it_strips_whitespace_around_a_pasted_token(pasted):
         ("   \n", "cannot be empty"),
         ("tok 123", "no spaces"),
         ("tok\n123", "no spaces"),
+        ("tok€123", "no spaces"),
         ('"tok123"', "Remove the quotes"),
         ("x" * 5000, "longer than"),
     ],

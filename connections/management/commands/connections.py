@@ -12,7 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connections.forms import ConnectionForm, form_data_from
-from connections.models import Connection, Hosting
+from connections.models import ChecklistRun, Connection, Hosting, Trigger
+from connections.runs import check_many
+
+EXIT_CODES = {"pass": 0, "warn": 1, "fail": 2}
 
 # CLI option → form field, for the options add and edit share.
 FIELD_OPTIONS = {
@@ -22,6 +25,7 @@ FIELD_OPTIONS = {
     "expires": "expires_on",
     "token_user": "token_user",
     "notify": "notify",
+    "issuetrak_version": "issuetrak_version",
 }
 
 
@@ -49,12 +53,19 @@ class Command(BaseCommand):
         archive = sub.add_parser("archive", help="Archive a connection.")
         archive.add_argument("current_label", metavar="LABEL")
 
+        check = sub.add_parser("check", help="Run the setup checklist: exit 0 pass, 1 warn, 2 fail.")
+        check.add_argument("current_label", nargs="?", metavar="LABEL")
+        check.add_argument("--all", action="store_true", help="Check every active connection.")
+        check.add_argument("--json", action="store_true", help="Print one JSON document.")
+
     def _connection_options(self, parser):
         parser.add_argument("--token-stdin", action="store_true", help="Read the API token from stdin.")
         parser.add_argument("--token-name")
         parser.add_argument("--expires", metavar="YYYY-MM-DD")
         parser.add_argument("--token-user", metavar="ISSUETRAK_USER_ID")
         parser.add_argument("--notify", metavar="a@b,c@d")
+        parser.add_argument("--issuetrak-version", metavar="X.Y.Z",
+                            help="The exact version read off the site (self-hosted).")
         hosting = parser.add_mutually_exclusive_group()
         hosting.add_argument("--cloud", action="store_const", const=Hosting.CLOUD, dest="hosting")
         hosting.add_argument("--self-hosted", action="store_const", const=Hosting.SELF_HOSTED, dest="hosting")
@@ -102,6 +113,30 @@ class Command(BaseCommand):
         connection.archive()
         self.stdout.write(f"Archived “{connection.label}”.")
 
+    def handle_check(self, options):
+        if bool(options["current_label"]) == bool(options["all"]):
+            raise CommandError("Give one LABEL, or --all.", returncode=2)
+        if options["all"]:
+            runs = check_many(Connection.objects.active(), trigger=Trigger.CLI)
+        else:
+            connection = _get_active(options["current_label"], returncode=2)
+            runs = [connection.run_checklist(trigger=Trigger.CLI)]
+        documents = [_run_document(run) for run in runs]
+        if options["json"]:
+            self.stdout.write(json.dumps(documents if options["all"] else documents[0], indent=2))
+        else:
+            for document in documents:
+                self._print_run(document)
+        sys.exit(max((EXIT_CODES[d["overall"]] for d in documents), default=0))
+
+    def _print_run(self, document: dict) -> None:
+        self.stdout.write(f"{document['connection']}: {document['overall'].upper()} "
+                          f"({document['duration_ms']} ms)")
+        for step in document["steps"]:
+            self.stdout.write(f"  {step['status']:<5} {step['key']:<25} {step['message']}")
+            if step["fix"] and step["status"] in ("fail", "error", "warn"):
+                self.stdout.write(f"        fix: {step['fix']}")
+
     def _given_fields(self, options) -> dict:
         return {field: options[opt] for opt, field in FIELD_OPTIONS.items() if options.get(opt) is not None}
 
@@ -116,10 +151,10 @@ class Command(BaseCommand):
         return form.save()
 
 
-def _get_active(label: str) -> Connection:
+def _get_active(label: str, returncode: int = 1) -> Connection:
     connection = Connection.objects.with_label(label).first()
     if connection is None:
-        raise CommandError(f"No active connection is labelled “{label}”.")
+        raise CommandError(f"No active connection is labelled “{label}”.", returncode=returncode)
     return connection
 
 
@@ -131,7 +166,8 @@ def _sysadmin_addresses() -> list[str]:
 def _errors_text(form: ConnectionForm) -> str:
     names = {"token": "--token-stdin", "expires_on": "--expires", "base_url": "--base-url",
              "token_name": "--token-name", "token_user": "--token-user", "notify": "--notify",
-             "label": "--label", "hosting": "--cloud/--self-hosted"}
+             "label": "--label", "hosting": "--cloud/--self-hosted",
+             "issuetrak_version": "--issuetrak-version"}
     lines = []
     for field, errors in form.errors.items():
         for error in errors:
@@ -148,6 +184,16 @@ def _row(connection: Connection) -> dict:
         "token_user": connection.token_user,
         "expires_on": connection.expires_on.isoformat() if connection.expires_on else None,
         "hosting": connection.hosting,
+        "issuetrak_version": connection.issuetrak_version,
         "notify": connection.notify,
         "archived": connection.is_archived,
+    }
+
+
+def _run_document(run: ChecklistRun) -> dict:
+    return {
+        "connection": run.connection.label,
+        "overall": run.overall,
+        "steps": run.steps,
+        "duration_ms": run.duration_ms,
     }

@@ -1,0 +1,123 @@
+"""Checklist runs as stored rows: created before the site is called, filled in step by step.
+
+`execute_run` is what the Celery task, the CLI and the periodic re-validation call. The
+network part (`run_checklist`) touches no database, so many can run in threads while one
+thread writes the results.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from connections.checklist import StepResult, Subject, overall_of, run_checklist
+from connections.models import ChecklistRun, Connection, RunState, StepStatus, Trigger
+
+logger = logging.getLogger(__name__)
+
+
+def create_run(connection: Connection, *, trigger: str, by=None) -> ChecklistRun:
+    """A queued run row, written before anything is sent to the site."""
+    return ChecklistRun.objects.create(
+        connection=connection, trigger=trigger, started_by=by,
+        token_fingerprint=connection.token_fingerprint,
+    )
+
+
+def claim_run(run: ChecklistRun) -> bool:
+    """Move a queued run to running; False when another worker already took it."""
+    now = timezone.now()
+    claimed = ChecklistRun.objects.filter(pk=run.pk, state=RunState.QUEUED).update(
+        state=RunState.RUNNING, started_at=now
+    )
+    run.state, run.started_at = RunState.RUNNING, now
+    return claimed == 1
+
+
+def execute_run(run: ChecklistRun) -> ChecklistRun:
+    """Claim a queued run, check the site, saving each step as it finishes."""
+    if not claim_run(run):
+        return run
+    steps: list[dict] = []
+
+    def save_step(result: StepResult) -> None:
+        steps.append(result.as_dict())
+        ChecklistRun.objects.filter(pk=run.pk).update(steps=steps)
+
+    started = time.monotonic()
+    try:
+        results = run_checklist(Subject.from_connection(run.connection), on_step=save_step)
+    except Exception:
+        logger.exception("checklist run %s for connection %s crashed", run.public_id,
+                         run.connection.public_id)
+        return finish_run(run, None, started)
+    return finish_run(run, results, started)
+
+
+@transaction.atomic
+def finish_run(run: ChecklistRun, results: list[StepResult] | None, started: float) -> ChecklistRun:
+    """Store the outcome on the run and, for the list page, on its connection."""
+    run.finished_at = timezone.now()
+    run.duration_ms = int((time.monotonic() - started) * 1000)
+    if results is None:
+        run.state, run.overall = RunState.CRASHED, StepStatus.FAIL
+    else:
+        run.state, run.overall = RunState.FINISHED, overall_of(results)
+        run.steps = [r.as_dict() for r in results]
+    run.save(update_fields=["state", "overall", "steps", "finished_at", "duration_ms"])
+    Connection.objects.filter(pk=run.connection_id).update(
+        last_checked_at=run.finished_at, last_overall=run.overall
+    )
+    logger.info("checklist run %s: %s in %d ms", run.public_id, run.overall, run.duration_ms)
+    return run
+
+
+def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER,
+              countdown: float | None = None) -> ChecklistRun:
+    """A queued run, handed to a Celery worker once the row is committed."""
+    from connections.tasks import run_checklist as run_checklist_task
+
+    run = create_run(connection, trigger=trigger, by=by)
+
+    def enqueue():
+        try:
+            run_checklist_task.apply_async((run.pk,), countdown=countdown)
+        except Exception:  # broker down: say so on the run instead of leaving it queued forever
+            logger.exception("could not queue checklist run %s", run.public_id)
+            finish_run(run, None, time.monotonic())
+
+    transaction.on_commit(enqueue)
+    return run
+
+
+def check_now(connection: Connection, *, trigger: str = Trigger.CLI, by=None) -> ChecklistRun:
+    """Run the checklist in this process and return the finished run."""
+    return execute_run(create_run(connection, trigger=trigger, by=by))
+
+
+def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
+               concurrency: int | None = None) -> list[ChecklistRun]:
+    """Check many connections, a bounded number at a time; a dead site costs only its timeout."""
+    runs = [create_run(c, trigger=trigger, by=by) for c in connections]
+    runs = [run for run in runs if claim_run(run)]
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
+        futures = {pool.submit(_timed_checklist, Subject.from_connection(r.connection)): r
+                   for r in runs}
+        for future in as_completed(futures):
+            results, started = future.result()
+            finish_run(futures[future], results, started)
+    return runs
+
+
+def _timed_checklist(subject: Subject) -> tuple[list[StepResult] | None, float]:
+    started = time.monotonic()
+    try:
+        return run_checklist(subject), started
+    except Exception:
+        logger.exception("checklist for %s crashed", subject.base_url)
+        return None, started

@@ -1,0 +1,64 @@
+"""Who may do what: Issuetrak's group permissions and the rules the simulator applies to them.
+
+Issuetrak keeps permissions on groups, not users; a user's rights are the union of its groups'
+permissions, plus the `isSysAdmin` user flag, which outranks every group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from connections.simulator.sites import Site, User
+
+# The `Permissions` enum of the OpenAPI document, in its order (60 values). A test checks that
+# this copy still matches the document.
+PERMISSIONS = (
+    "CanManageBilling", "CanManageAssets", "CanManageSurveys", "CanManageProjects",
+    "CanManageUsersInOrganization", "CanAssignIssues", "CanBeAssignedIssues",
+    "CanSelfAssignIssuesInUnassignedQueue", "CanSubmitIssuesOnBehalfOfOthers", "IsAdmin",
+    "CanAssignNextActionOnIssues", "CanBeAssignedNextActionOnIssues", "IsReadOnlyAdmin",
+    "ReadOnlyAccessToAssets", "CanInteractWithPrivateNotesOnIssues",
+    "CanInteractWithPrivateUserDefinedFieldsOnIssues", "CanSelectPrivateIssueTemplates",
+    "CanViewAssignmentInformationInIssuesAndEmailNotifications", "CanSeeIssuesSubmittedByOthers",
+    "CanViewPrivateKnowledgeBaseArticles", "CanMaintainKnowledgeBaseArticles",
+    "CanMaintainKnowledgeBaseCategories", "CanMaintainCustomRecordTableRecords", "CanChangePassword",
+    "ShouldBeNotifiedOfAllIssueEscalations", "ShouldBeNotifiedOfAllUnassignedIssueSubmissions",
+    "ShouldBeNotifiedOfAllIssueNotes", "CanAddNotesOnClosedIssues", "CanCloseIssues",
+    "ShouldRestrictAbilityToCloseIssuesToThoseSubmittedByThisUser", "CanDeleteIssuesAndTheirAttachments",
+    "CanEditIssues", "CanEnterLaborHoursViaIssueNotesAndCompletedTasks", "CanEnterBillingLineItemsOnIssues",
+    "CanSetIssueSubmittedDateWhenSubmittingIssues", "CanEditIssueClosedDate",
+    "CanEditFirstResponseTimeForIssues", "CanSelectPriorityOnIssues", "CanSelectSeverityOnIssues",
+    "CanSelectSubstatusOnIssues", "CanSelectAssetOnIssues", "CanSelectIssueTemplatesWhenSubmittingIssues",
+    "CanViewCalendar", "CanViewDashboard", "CanViewKnowledgeBase", "CanViewIssueHub", "CanViewProjects",
+    "CanViewReports", "CanViewSearchIssues", "CanViewSubmitIssue", "CanMaintainSharedSavedSearches",
+    "CanMaintainReportWriterReportsAndQueries", "CanRunSummaryReports", "SuppressAllEmail",
+    "CanAssignTasks", "CanBeAssignedTasks", "CanViewTasksInIssues", "CanEditTasksInIssues", "CanUseApiV2",
+    "CanUseQuickNotes",
+)  # fmt: skip
+
+
+def permissions_of(site: Site, user: User) -> set[str]:
+    """The union of the permissions of every group `user` belongs to."""
+    return {p for iid in user.groups for p in site.group(iid).permissions}
+
+
+def is_administrator(site: Site, user: User) -> bool:
+    """May maintain Administration: Sys Admin, or `IsAdmin` without the overriding `IsReadOnlyAdmin`."""
+    granted = permissions_of(site, user)
+    return user.is_sys_admin or ("IsAdmin" in granted and "IsReadOnlyAdmin" not in granted)
+
+
+def can_read_administration(site: Site, user: User) -> bool:
+    """May see the Administration screens (and so the Users, Groups and Settings reads).
+
+    A read-only administrator can read everything a full one can; only writes need
+    `is_administrator`. The simulator serves no writes, so this is the rule its reads use.
+    """
+    granted = permissions_of(site, user)
+    return user.is_sys_admin or bool(granted & {"IsAdmin", "IsReadOnlyAdmin"})
+
+
+def can_use_api(site: Site, user: User) -> bool:
+    """May authenticate with API v2 at all ("Can authenticate with the API v2"; Sys Admins always)."""
+    return user.is_sys_admin or "CanUseApiV2" in permissions_of(site, user)
