@@ -39,11 +39,11 @@ class Command(BaseCommand):
     def handle(self, *args, simulator, notify, delay, **options):
         for spec in demo_connections(simulator.rstrip("/")):
             site = spec.pop("site")
-            connection, created = Connection.objects.active().get_or_create(
-                label=spec["label"],
-                defaults=spec | {"base_url": f"{simulator.rstrip('/')}/{site}", "notify": [notify]},
-            )
-            if created:
+            connection = Connection.objects.with_label(spec["label"]).first()
+            if connection is None:
+                connection = Connection(
+                    **spec, base_url=f"{simulator.rstrip('/')}/{site}", notify=[notify]
+                )
                 connection.set_token(DEMO_TOKEN)
                 connection.save()
             queue_run(connection, countdown=delay)
