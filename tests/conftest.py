@@ -27,7 +27,8 @@ def pytest_report_header(config):
 
 def _person(username, role):
     user = User.objects.create_user(username, f"{username}@example.com", "pw-" + username)
-    user.groups.add(Group.objects.get(name=role))
+    # get_or_create: transactional tests flush the groups the migration made.
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 
