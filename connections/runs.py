@@ -54,15 +54,15 @@ def execute_run(run: ChecklistRun) -> ChecklistRun:
     except Exception:
         logger.exception("checklist run %s for connection %s crashed", run.public_id,
                          run.connection.public_id)
-        return finish_run(run, None, started)
-    return finish_run(run, results, started)
+        results = None
+    return finish_run(run, results, _ms_since(started))
 
 
 @transaction.atomic
-def finish_run(run: ChecklistRun, results: list[StepResult] | None, started: float) -> ChecklistRun:
+def finish_run(run: ChecklistRun, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
     """Store the outcome on the run and, for the list page, on its connection."""
     run.finished_at = timezone.now()
-    run.duration_ms = int((time.monotonic() - started) * 1000)
+    run.duration_ms = duration_ms
     if results is None:
         run.state, run.overall = RunState.CRASHED, StepStatus.FAIL
     else:
@@ -88,7 +88,7 @@ def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER
             run_checklist_task.apply_async((run.pk,), countdown=countdown)
         except Exception:  # broker down: say so on the run instead of leaving it queued forever
             logger.exception("could not queue checklist run %s", run.public_id)
-            finish_run(run, None, time.monotonic())
+            finish_run(run, None, 0)
 
     transaction.on_commit(enqueue)
     return run
@@ -109,15 +109,19 @@ def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
         futures = {pool.submit(_timed_checklist, Subject.from_connection(r.connection)): r
                    for r in runs}
         for future in as_completed(futures):
-            results, started = future.result()
-            finish_run(futures[future], results, started)
+            finish_run(futures[future], *future.result())
     return runs
 
 
-def _timed_checklist(subject: Subject) -> tuple[list[StepResult] | None, float]:
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _timed_checklist(subject: Subject) -> tuple[list[StepResult] | None, int]:
+    """Runs in a pool thread: network only, no database."""
     started = time.monotonic()
     try:
-        return run_checklist(subject), started
+        return run_checklist(subject), _ms_since(started)
     except Exception:
         logger.exception("checklist for %s crashed", subject.base_url)
-        return None, started
+        return None, _ms_since(started)
