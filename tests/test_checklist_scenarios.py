@@ -142,3 +142,15 @@ def test_a_label_differing_from_the_token_name_warns(simulator):
     results = {r.key: r for r in run_checklist(subject_for(simulator, "healthy", token_name="Reports"))}
     assert results["label_matches_token_name"].status == W
     assert "“Reports”" in results["label_matches_token_name"].message
+
+
+def test_a_self_signed_certificate_fails_reachable_and_says_so(settings):
+    from connections.simulator import IssuetrakSimulator
+
+    settings.ISSUETRAK_ALLOW_HTTP = False
+    with IssuetrakSimulator(tls=True) as sim:
+        results = {r.key: r for r in run_checklist(subject_for(sim, "healthy"))}
+    assert results["base_url"].status == P
+    assert results["reachable"].status == F
+    assert "self-signed" in results["reachable"].message
+    assert "trusted authority" in results["reachable"].fix
