@@ -17,7 +17,16 @@ from referencing.jsonschema import DRAFT4
 from connections.simulator import IssuetrakSimulator
 from connections.simulator.permissions import PERMISSIONS
 
-OPENAPI_PATH = Path(__file__).resolve().parents[2] / "shared" / "issuetrak-api-v2.openapi.json"
+
+def _openapi_path() -> Path:
+    """`../shared/` beside the checkout; ISSUETRAK_OPENAPI or /work/shared when CI clones elsewhere."""
+    name = "issuetrak-api-v2.openapi.json"
+    candidates = [Path(os.environ["ISSUETRAK_OPENAPI"])] if os.environ.get("ISSUETRAK_OPENAPI") else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared" / name, Path("/work/shared") / name]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
+OPENAPI_PATH = _openapi_path()
 DOC_URI = "urn:issuetrak:api-v2:openapi"
 TOKEN = {"X-Api-Key": "good-token"}
 
