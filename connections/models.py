@@ -66,6 +66,12 @@ class Connection(models.Model):
     last_overall = models.CharField(
         max_length=10, choices=StepStatus.choices, blank=True, editable=False
     )
+    # Overrides EXPIRY_THRESHOLDS_DAYS for tokens that need a longer lead time, e.g. "60,30,14,7".
+    expiry_thresholds = models.CharField("Warn days before expiry", max_length=100, blank=True)
+    # Site health (the site steps only) of the latest scheduled run, and whether a
+    # "connection broken" notice is open; drives broken/recovered notices.
+    site_health = models.CharField(max_length=10, blank=True, editable=False)
+    alert_open = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -125,6 +131,18 @@ class Connection(models.Model):
 
         return queue_run(self, by=by)
 
+    @property
+    def thresholds(self) -> list[int]:
+        """Days before expiry to warn, largest first (the override, else the settings)."""
+        if self.expiry_thresholds:
+            return sorted({int(d) for d in self.expiry_thresholds.split(",")}, reverse=True)
+        return list(settings.EXPIRY_THRESHOLDS_DAYS)
+
+    def days_left(self, today=None) -> int | None:
+        if self.expires_on is None:
+            return None
+        return (self.expires_on - (today or timezone.localdate())).days
+
     def archive(self, by=None) -> None:
         """Hide the connection from checks and notices; its label becomes free again."""
         self.archived_at = timezone.now()
@@ -175,3 +193,94 @@ class ChecklistRun(models.Model):
         if self.started_by:
             return self.started_by.get_username()
         return self.get_trigger_display()
+
+
+class NoticeKind(models.TextChoices):
+    EXPIRING = "expiring", "Token expiring"
+    EXPIRED = "expired", "Token expired"
+    NEVER_EXPIRES = "never_expires", "Token never expires"
+    BROKEN = "broken", "Connection broken"
+    REVOKED = "revoked", "Token stopped working early"
+    RECOVERED = "recovered", "Connection recovered"
+
+
+EXPIRY_KINDS = (NoticeKind.EXPIRING, NoticeKind.EXPIRED, NoticeKind.NEVER_EXPIRES)
+HEALTH_KINDS = (NoticeKind.BROKEN, NoticeKind.REVOKED, NoticeKind.RECOVERED)
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Notice(models.Model):
+    """One notice about one token, through one channel: claimed, then sent, exactly once."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="notices")
+    token_fingerprint = models.CharField(max_length=8)
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
+    threshold = models.IntegerField(default=0)  # days-before-expiry threshold that fired
+    episode = models.BigIntegerField(default=0)  # the run that saw a break/recovery
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipients = models.JSONField(default=list, blank=True)
+    summary = models.CharField(max_length=500)
+    fix = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    planned_on = models.DateField("Rotation planned for", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "token_fingerprint", "kind", "threshold", "episode", "channel"],
+                name="notice_once_per_token_threshold_channel",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sent_at", "claimed_at"], name="notice_pending"),
+            models.Index(fields=["claim_token"], name="notice_claim"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.connection.label} · {self.channel}"
+
+    @property
+    def is_sent(self) -> bool:
+        return self.sent_at is not None
+
+
+class NotifierJob(models.TextChoices):
+    EXPIRY_SCAN = "expiry_scan", "Expiry scan"
+    REVALIDATION = "revalidation", "Re-validation"
+
+
+class NotifierRun(models.Model):
+    """When a scan or re-validation round ran and what it did: the notifier's heartbeat."""
+
+    job = models.CharField(max_length=20, choices=NotifierJob.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["job", "-finished_at"], name="notifier_latest")]
+
+    def __str__(self):
+        return f"{self.get_job_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def latest_finished(cls, job: str):
+        return cls.objects.filter(job=job, finished_at__isnull=False).order_by("-finished_at").first()

@@ -185,3 +185,9 @@ LOGGING = {
 }
 # How many sites `connections check --all` and re-validation check at once.
 CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)
+
+# Notifier.
+EXPIRY_WEBHOOK_URL = env.str("EXPIRY_WEBHOOK_URL", default="")
+NOTICE_CLAIM_LEASE_MINUTES = env.int("NOTICE_CLAIM_LEASE_MINUTES", default=15)
+EXPIRY_SCAN_OVERDUE_HOURS = 26
+REVALIDATION_OVERDUE_HOURS = 12

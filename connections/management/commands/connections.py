@@ -4,13 +4,16 @@ Every change goes through the same ConnectionForm as the browser, so the rules a
 are identical. Errors go to stderr with a non-zero exit code and change nothing.
 """
 
+import datetime as dt
 import json
 import sys
+from argparse import ArgumentTypeError
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from connections import expiry, revalidation
 from connections.forms import ConnectionForm, form_data_from
 from connections.models import ChecklistRun, Connection, Hosting, Trigger
 from connections.runs import check_many
@@ -58,6 +61,15 @@ class Command(BaseCommand):
         check.add_argument("--all", action="store_true", help="Check every active connection.")
         check.add_argument("--json", action="store_true", help="Print one JSON document.")
 
+        scan = sub.add_parser("expiry-scan", help="Send the expiry notices due today (once each).")
+        scan.add_argument("--as-of", metavar="YYYY-MM-DD", type=_date,
+                          help="Evaluate as if on that date (what is due next week?).")
+        scan.add_argument("--dry-run", action="store_true", help="Send and record nothing.")
+        scan.add_argument("--json", action="store_true", help="Print the notices as JSON.")
+
+        sub.add_parser("revalidate", help="Run the checklist on every active connection and "
+                       "send broken/recovered notices (what the 6-hourly schedule runs).")
+
     def _connection_options(self, parser):
         parser.add_argument("--token-stdin", action="store_true", help="Read the API token from stdin.")
         parser.add_argument("--token-name")
@@ -71,7 +83,7 @@ class Command(BaseCommand):
         hosting.add_argument("--self-hosted", action="store_const", const=Hosting.SELF_HOSTED, dest="hosting")
 
     def handle(self, *args, subcommand, **options):
-        getattr(self, f"handle_{subcommand}")(options)
+        getattr(self, f"handle_{subcommand.replace('-', '_')}")(options)
 
     def handle_add(self, options):
         if not options["token_stdin"]:
@@ -128,6 +140,23 @@ class Command(BaseCommand):
             for document in documents:
                 self._print_run(document)
         sys.exit(max((EXIT_CODES[d["overall"]] for d in documents), default=0))
+
+    def handle_expiry_scan(self, options):
+        report = expiry.scan(options["as_of"], dry_run=options["dry_run"])
+        rows = report.as_json()
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+        verb = "would be due" if report.dry_run else "due"
+        self.stdout.write(f"Expiry scan as of {report.as_of}: {len(rows)} notice(s) {verb}, "
+                          f"{report.emails} e-mail(s) sent, {report.failed} failed.")
+        for row in rows:
+            self.stdout.write(f"  {row['label']}\t{row['kind']} {row['threshold']}\t"
+                              f"{row['channel']}\t{', '.join(row['recipients'])}\t{row['status']}")
+
+    def handle_revalidate(self, options):
+        summary = revalidation.revalidate_all()
+        self.stdout.write(json.dumps(summary))
 
     def _print_run(self, document: dict) -> None:
         self.stdout.write(f"{document['connection']}: {document['overall'].upper()} "
@@ -197,3 +226,10 @@ def _run_document(run: ChecklistRun) -> dict:
         "steps": run.steps,
         "duration_ms": run.duration_ms,
     }
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ArgumentTypeError(f"“{value}” is not a date (YYYY-MM-DD)") from None

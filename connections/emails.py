@@ -1,0 +1,40 @@
+"""E-mails, one function each; subject, text and HTML templates per mail. Never a token."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def rotation_link(connection) -> str:
+    """Where the owner fixes it: the connection's page, at its token section."""
+    return _absolute(reverse("connections:detail", args=[connection.public_id]) + "#token")
+
+
+def _send(recipients: list[str], template: str, context: dict) -> None:
+    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    mail.attach_alternative(html, "text/html")
+    mail.send()
+
+
+def send_expiry_digest(recipients: list[str], notices: list) -> None:
+    """One mail listing every due connection of this recipient, each with its rotation link."""
+    items = [{"notice": n, "connection": n.connection, "link": rotation_link(n.connection),
+              "days_left": n.connection.days_left()} for n in notices]
+    items.sort(key=lambda i: (i["days_left"] is None, i["days_left"] or 0, i["connection"].label))
+    _send(recipients, "expiry_digest", {"items": items, "count": len(items)})
+
+
+def send_health_notice(recipients: list[str], notices: list) -> None:
+    """A connection broke, stopped authenticating early, or recovered."""
+    notice = notices[0]
+    _send(recipients, "health_notice", {
+        "notice": notice, "connection": notice.connection, "link": rotation_link(notice.connection),
+    })

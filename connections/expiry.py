@@ -1,0 +1,135 @@
+"""The expiry scan: which tokens are due a warning today, recorded once and sent as digests.
+
+One query over the indexed expiration dates finds the connections inside the warning window
+(streamed, never the whole table); the due notices are inserted in one statement; delivery
+claims and sends them. The query count does not grow with the number of connections.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from connections import notices
+from connections.models import (
+    EXPIRY_KINDS,
+    Connection,
+    Notice,
+    NoticeKind,
+    NotifierJob,
+    NotifierRun,
+)
+
+# A connection's own thresholds may reach further ahead than the settings' largest.
+MAX_OVERRIDE_DAYS = 365
+
+
+@dataclass
+class ScanReport:
+    as_of: dt.date
+    dry_run: bool
+    due: list[dict] = field(default_factory=list)
+    emails: int = 0
+    failed: int = 0
+
+    def as_json(self) -> list[dict]:
+        return [
+            {"label": row["label"], "threshold": row["threshold"], "kind": row["kind"],
+             "recipients": row["recipients"], "channel": row["channel"],
+             "status": row.get("status") or ("dry-run" if self.dry_run else "already sent")}
+            for row in self.due
+        ]
+
+
+def due_notice(expires_on: dt.date | None, today: dt.date, thresholds: list[int]):
+    """(kind, threshold) due for a token today, or None: the smallest threshold reached."""
+    if expires_on is None:
+        return NoticeKind.NEVER_EXPIRES, 0
+    days_left = (expires_on - today).days
+    if days_left < 0:
+        return NoticeKind.EXPIRED, 0
+    reached = [t for t in thresholds if days_left <= t]
+    return (NoticeKind.EXPIRING, min(reached)) if reached else None
+
+
+def candidates(today: dt.date):
+    """Active connections inside any warning window, or without a date and not yet advised."""
+    window_end = today + dt.timedelta(days=max(settings.EXPIRY_THRESHOLDS_DAYS))
+    advised = Notice.objects.filter(
+        connection=OuterRef("pk"), kind=NoticeKind.NEVER_EXPIRES,
+        token_fingerprint=OuterRef("token_fingerprint"),
+    )
+    in_window = Q(expires_on__lte=window_end) | Q(
+        expires_on__lte=today + dt.timedelta(days=MAX_OVERRIDE_DAYS), expiry_thresholds__gt=""
+    )
+    never = Q(expires_on__isnull=True) & ~Exists(advised)
+    return Connection.objects.active().filter(in_window | never).only(
+        "pk", "label", "base_url", "token_fingerprint", "token_name", "expires_on",
+        "expiry_thresholds", "notify",
+    )
+
+
+def due_rows(today: dt.date):
+    """One notice row per due connection and channel, streamed from the database."""
+    channels, now = notices.channels(), timezone.now()
+    for connection in candidates(today).iterator(chunk_size=2000):
+        due = due_notice(connection.expires_on, today, connection.thresholds)
+        if due is None:
+            continue
+        kind, threshold = due
+        for channel in channels:
+            yield {
+                "connection": connection.pk, "label": connection.label,
+                "token_fingerprint": connection.token_fingerprint, "kind": kind,
+                "threshold": threshold, "episode": 0, "channel": channel,
+                "recipients": connection.notify if channel == "email" else [],
+                "summary": summary_for(connection, kind, today), "fix": "", "created_at": now,
+            }
+
+
+def summary_for(connection: Connection, kind: str, today: dt.date) -> str:
+    if kind == NoticeKind.NEVER_EXPIRES:
+        return "The token has no expiration date: it works until someone revokes it."
+    days = connection.days_left(today)
+    if kind == NoticeKind.EXPIRED:
+        return f"The token expired on {connection.expires_on:%Y-%m-%d}."
+    if days == 0:
+        return "The token expires today."
+    return f"The token expires in {days} day{'s' if days != 1 else ''} ({connection.expires_on:%Y-%m-%d})."
+
+
+def scan(as_of: dt.date | None = None, *, dry_run: bool = False) -> ScanReport:
+    """Run the expiry scan: record due notices once, then send each recipient one digest."""
+    today = as_of or timezone.localdate()
+    report = ScanReport(as_of=today, dry_run=dry_run)
+    if dry_run:
+        report.due = list(due_rows(today))
+        _mark_already_sent(report.due)
+        return report
+    heartbeat = NotifierRun.objects.create(job=NotifierJob.EXPIRY_SCAN, as_of=today)
+    rows = list(due_rows(today))
+    notices.record(rows)
+    delivery = notices.deliver(EXPIRY_KINDS, digest=True)
+    outcome = {(n.connection_id, n.kind, n.threshold, n.channel): "sent" for n in delivery.sent}
+    outcome |= {(n.connection_id, n.kind, n.threshold, n.channel): "failed" for n in delivery.failed}
+    for row in rows:
+        row["status"] = outcome.get((row["connection"], row["kind"], row["threshold"], row["channel"]))
+    report.due, report.emails, report.failed = rows, delivery.emails, len(delivery.failed)
+    heartbeat.finished_at = timezone.now()
+    heartbeat.summary = {"due": len(rows), "sent": len(delivery.sent), "emails": delivery.emails,
+                         "failed": len(delivery.failed), "cancelled": delivery.cancelled}
+    heartbeat.save(update_fields=["finished_at", "summary"])
+    return report
+
+
+def _mark_already_sent(rows: list[dict]) -> None:
+    keys = ("connection_id", "token_fingerprint", "kind", "threshold", "channel")
+    sent = set(Notice.objects.filter(
+        connection_id__in={row["connection"] for row in rows}, sent_at__isnull=False,
+    ).values_list(*keys))
+    for row in rows:
+        if (row["connection"], row["token_fingerprint"], row["kind"], row["threshold"],
+                row["channel"]) in sent:
+            row["status"] = "already sent"
