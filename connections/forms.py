@@ -144,3 +144,22 @@ def form_data_from(connection: Connection) -> dict:
         "issuetrak_version": connection.issuetrak_version,
         "notify": ", ".join(connection.notify),
     }
+
+
+class AcknowledgeForm(forms.Form):
+    planned_on = forms.DateField(
+        label="Rotation planned for", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def clean_planned_on(self):
+        planned_on = self.cleaned_data["planned_on"]
+        if planned_on and planned_on < timezone.localdate():
+            raise ValidationError("A rotation cannot be planned in the past.")
+        return planned_on
+
+    def acknowledge(self, notice, *, by) -> None:
+        notice.acknowledged_at = timezone.now()
+        notice.acknowledged_by = by
+        notice.planned_on = self.cleaned_data["planned_on"]
+        notice.save(update_fields=["acknowledged_at", "acknowledged_by", "planned_on"])

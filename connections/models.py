@@ -143,6 +143,21 @@ class Connection(models.Model):
             return None
         return (self.expires_on - (today or timezone.localdate())).days
 
+    def expiry_badge(self, today=None) -> tuple[str, str]:
+        """(CSS status, text) for days to expiry, coloured by the warning thresholds."""
+        days = self.days_left(today)
+        if days is None:
+            return "skip", "never"
+        if days < 0:
+            return "fail", f"expired {-days} d ago"
+        thresholds = self.thresholds
+        urgent = sorted(t for t in thresholds if t > 0)[:2]  # the two nearest, e.g. 1 and 3 days
+        if days <= max(urgent or [0]) or days == 0:
+            return "fail", f"{days} d"
+        if days <= max(thresholds):
+            return "warn", f"{days} d"
+        return "pass", f"{days} d"
+
     def archive(self, by=None) -> None:
         """Hide the connection from checks and notices; its label becomes free again."""
         self.archived_at = timezone.now()

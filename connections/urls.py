@@ -12,4 +12,6 @@ urlpatterns = [
     path("connections/<uuid:public_id>/check/", views.run_checklist, name="check"),
     path("connections/<uuid:public_id>/runs/", views.run_history, name="history"),
     path("connections/<uuid:public_id>/runs/<uuid:run_id>/", views.run_detail, name="run"),
+    path("connections/<uuid:public_id>/notices/<int:notice_id>/acknowledge/",
+         views.acknowledge_notice, name="acknowledge"),
 ]

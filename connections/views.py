@@ -13,8 +13,10 @@ from connections.access import (
     require_role,
 )
 from connections.checklist import step_rows
-from connections.forms import ConnectionForm
-from connections.models import Connection
+from connections.forms import AcknowledgeForm, ConnectionForm
+from connections.listing import ListFilters
+from connections.liveness import notifier_status
+from connections.models import Notice
 
 PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 20
@@ -22,14 +24,12 @@ RUNS_PAGE_SIZE = 20
 
 def connection_list(request):
     require_role(request.user, *ROLES)
-    show_archived = request.GET.get("archived") == "1"
-    queryset = Connection.objects.filter(archived_at__isnull=not show_archived)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "connections/list.html",
-        {"page": page, "show_archived": show_archived, "can_manage": is_sysadmin(request.user)},
-    )
+    listing = ListFilters(request.GET)
+    page = Paginator(listing.queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "connections/list.html", {
+        "page": page, "listing": listing, "show_archived": listing.archived,
+        "can_manage": is_sysadmin(request.user), "notifier": notifier_status(),
+    })
 
 
 def connection_add(request):
@@ -54,6 +54,9 @@ def connection_detail(request, public_id):
         "run": latest,
         "rows": step_rows(latest) if latest else [],
         "recent_runs": connection.runs.select_related("started_by")[:5],
+        "notices": connection.notices.select_related("acknowledged_by")
+        .filter(channel="email")[:10],
+        "ack_form": AcknowledgeForm(),
     })
 
 
@@ -101,3 +104,16 @@ def run_history(request, public_id):
     runs = connection.runs.select_related("started_by")
     page = Paginator(runs, RUNS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "connections/history.html", {"connection": connection, "page": page})
+
+
+def acknowledge_notice(request, public_id, notice_id):
+    """A sysadmin notes that rotation is planned; the notice is not repeated, the next still fires."""
+    connection = get_connection_for(request, public_id, manage=True)
+    notice = get_object_or_404(Notice, pk=notice_id, connection=connection)
+    form = AcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.acknowledge(notice, by=request.user)
+        messages.success(request, "Notice acknowledged.")
+    elif request.method == "POST":
+        messages.error(request, " ".join(form.errors.get("planned_on", ["Check the date."])))
+    return redirect(connection)

@@ -1,8 +1,18 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from health_check.views import HealthCheckView
+
+from connections.health import Broker, NotifierFreshness
+
+# Outside monitoring polls this without signing in; it reveals no data, only check names.
+health = login_not_required(
+    HealthCheckView.as_view(checks=["health_check.checks.Database", Broker, NotifierFreshness])
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("health/", health, name="health"),
     path("", include("connections.urls")),
 ]

@@ -1,0 +1,12 @@
+"""Every page tells a sysadmin when the notifier has quietly stopped."""
+
+from connections.access import is_sysadmin
+from connections.liveness import notifier_status
+
+
+def notifier_banner(request):
+    user = getattr(request, "user", None)
+    if user is None or not is_sysadmin(user):
+        return {}
+    late = [status for status in notifier_status(with_next=False) if status.overdue]
+    return {"late_notifier_jobs": late}

@@ -1,0 +1,32 @@
+"""Checks behind /health/: database, broker and notifier freshness (non-200 when late)."""
+
+import dataclasses
+
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
+
+from connections.liveness import notifier_status
+
+
+@dataclasses.dataclass
+class Broker(HealthCheck):
+    """The Celery broker accepts a connection."""
+
+    def run(self):
+        from issuetrak_admin.celery import app
+
+        try:
+            with app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, timeout=3)
+        except Exception as exc:
+            raise ServiceUnavailable(f"broker unreachable ({type(exc).__name__})") from exc
+
+
+@dataclasses.dataclass
+class NotifierFreshness(HealthCheck):
+    """The expiry scan ran within 26 hours and re-validation within 12."""
+
+    def run(self):
+        late = [s.label for s in notifier_status(with_next=False) if s.overdue]
+        if late:
+            raise ServiceUnavailable(f"overdue: {', '.join(late)}")
