@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from connections.models import Connection
 from connections.runs import queue_run
+from connections.tasks import expiry_scan
 
 DEMO_TOKEN = "good-token"
 
@@ -26,7 +27,8 @@ def demo_connections(root_url: str) -> list[dict]:
 
 
 class Command(BaseCommand):
-    help = "Create three demo connections on the simulator and queue a checklist run for each."
+    help = ("Create three demo connections on the simulator, queue a checklist run for each and "
+            "an expiry scan, whose notice e-mail appears on the console.")
 
     def add_arguments(self, parser):
         parser.add_argument("--simulator", default="http://127.0.0.1:8765",
@@ -48,3 +50,5 @@ class Command(BaseCommand):
                 connection.save()
             queue_run(connection, countdown=delay)
             self.stdout.write(f"Demo connection “{connection.label}” → {connection.base_url}")
+        # "Demo expiring" is 6 days from expiry: the scan mails its 7-day notice right away.
+        transaction.on_commit(lambda: expiry_scan.apply_async(countdown=delay + 2))
