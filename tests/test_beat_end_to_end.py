@@ -52,7 +52,8 @@ def test_beat_fires_the_scan_and_the_worker_mails_the_digest(broker_url, make_co
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "issuetrak_admin.settings", "DEBUG": "1",
         "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url, "EMAIL_URL": f"filemail:///{mails}",  # environ drops one leading slash
+        # django-environ drops one leading slash of a filemail path.
+        "CELERY_BROKER_URL": broker_url, "EMAIL_URL": f"filemail:///{mails}",
         "TOKEN_ENCRYPTION_KEYS": ",".join(settings.TOKEN_ENCRYPTION_KEYS),
         "SECRET_KEY": settings.SECRET_KEY,
     }
