@@ -11,8 +11,8 @@ def _absolute(path: str) -> str:
 
 
 def rotation_link(connection) -> str:
-    """Where the owner fixes it: the connection's page, at its token section."""
-    return _absolute(reverse("connections:detail", args=[connection.public_id]) + "#token")
+    """Where the owner fixes it: the connection's rotation page."""
+    return _absolute(reverse("connections:rotate", args=[connection.public_id]))
 
 
 def _send(recipients: list[str], template: str, context: dict) -> None:

@@ -163,3 +163,34 @@ class AcknowledgeForm(forms.Form):
         notice.acknowledged_by = by
         notice.planned_on = self.cleaned_data["planned_on"]
         notice.save(update_fields=["acknowledged_at", "acknowledged_by", "planned_on"])
+
+
+class RotateForm(forms.Form):
+    token = forms.CharField(
+        label="New API Token", strip=False,
+        error_messages={"required": "Paste the new API token: it cannot be empty."},
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Create it in Issuetrak first (gear icon → API v2 → Tokens → Add New); the "
+        "value is shown there once.",
+    )
+    token_name = forms.CharField(label="Token Name", max_length=100, required=False)
+    expires_on = forms.DateField(
+        label="Expiration Date", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Strongly advised: we warn before it.",
+    )
+    accept_warnings = forms.BooleanField(
+        label="I have read the warnings and want to rotate anyway", required=False
+    )
+
+    def clean_token(self):
+        return secrets.clean_token(self.cleaned_data["token"])
+
+    def clean_token_name(self):
+        return self.cleaned_data["token_name"].strip()
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        if expires_on and expires_on < timezone.localdate():
+            raise ValidationError("That date has passed: a token with it no longer works.")
+        return expires_on

@@ -37,6 +37,7 @@ class Trigger(models.TextChoices):
     BROWSER = "browser", "Browser"
     CLI = "cli", "Command line"
     SCHEDULE = "schedule", "Schedule"
+    ROTATION = "rotation", "Rotation check"
 
 
 class ConnectionQuerySet(models.QuerySet):
@@ -299,3 +300,28 @@ class NotifierRun(models.Model):
     @classmethod
     def latest_finished(cls, job: str):
         return cls.objects.filter(job=job, finished_at__isnull=False).order_by("-finished_at").first()
+
+
+class TokenHistory(models.Model):
+    """A token that was replaced: only its fingerprint, when it was set and retired, and by whom."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="token_history")
+    token_fingerprint = models.CharField(max_length=8)
+    token_name = models.CharField(max_length=100, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    set_at = models.DateTimeField()
+    retired_at = models.DateTimeField(default=timezone.now)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_confirmed_at = models.DateTimeField(null=True, blank=True)
+    revoked_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-retired_at", "-pk"]
+        verbose_name_plural = "token history"
+
+    def __str__(self):
+        return f"{self.connection.label} {self.token_fingerprint} retired {self.retired_at:%Y-%m-%d}"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),
     path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
     path("connections/<uuid:public_id>/check/", views.run_checklist, name="check"),
+    path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
     path("connections/<uuid:public_id>/runs/", views.run_history, name="history"),
     path("connections/<uuid:public_id>/runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("connections/<uuid:public_id>/notices/<int:notice_id>/acknowledge/",

@@ -13,10 +13,11 @@ from connections.access import (
     require_role,
 )
 from connections.checklist import step_rows
-from connections.forms import AcknowledgeForm, ConnectionForm
+from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import ListFilters
 from connections.liveness import notifier_status
 from connections.models import Notice
+from connections.rotation import RotationRefused, rotate_token
 
 PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 20
@@ -117,3 +118,31 @@ def acknowledge_notice(request, public_id, notice_id):
     elif request.method == "POST":
         messages.error(request, " ".join(form.errors.get("planned_on", ["Check the date."])))
     return redirect(connection)
+
+
+def rotate(request, public_id):
+    """Paste a new token; it is proved on the site before it replaces the old one."""
+    connection = get_connection_for(request, public_id, manage=True)
+    initial = {"token_name": connection.token_name}
+    form = RotateForm(request.POST or None, initial=initial)
+    refused = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            rotation = rotate_token(connection, form.cleaned_data["token"], by=request.user,
+                                    token_name=form.cleaned_data["token_name"],
+                                    expires_on=form.cleaned_data["expires_on"],
+                                    accept_warnings=form.cleaned_data["accept_warnings"])
+        except RotationRefused as exc:
+            refused = exc
+        else:
+            messages.success(request, (
+                f"Token rotated: {rotation.retired.token_fingerprint} → "
+                f"{rotation.connection.token_fingerprint}. Now revoke the old token in Issuetrak "
+                "(gear icon → API v2 → Tokens → Revoke) and update the Zapier connection labelled "
+                f"“{connection.label}” with the new token."))
+            return redirect(rotation.connection)
+    return render(request, "connections/rotate.html", {
+        "connection": connection, "form": form, "refused": refused,
+        "rows": [r.as_dict() | {"title": r.title} for r in refused.results] if refused else [],
+        "history": connection.token_history.select_related("retired_by")[:20],
+    })

@@ -14,8 +14,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connections import expiry, revalidation
-from connections.forms import ConnectionForm, form_data_from
+from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, Hosting, Trigger
+from connections.rotation import RotationRefused, rotate_token
 from connections.runs import check_many
 
 EXIT_CODES = {"pass": 0, "warn": 1, "fail": 2}
@@ -66,6 +67,15 @@ class Command(BaseCommand):
                           help="Evaluate as if on that date (what is due next week?).")
         scan.add_argument("--dry-run", action="store_true", help="Send and record nothing.")
         scan.add_argument("--json", action="store_true", help="Print the notices as JSON.")
+
+        rotate = sub.add_parser("rotate", help="Replace the token after proving the new one on "
+                                "the site: exit 0 pass, 1 warn, 2 refused.")
+        rotate.add_argument("current_label", metavar="LABEL")
+        rotate.add_argument("--token-stdin", action="store_true", required=True)
+        rotate.add_argument("--token-name", help="Default: the current token name.")
+        rotate.add_argument("--expires", metavar="YYYY-MM-DD", type=_date)
+        rotate.add_argument("--accept-warnings", action="store_true",
+                            help="Rotate even when the new token passes only with warnings.")
 
         sub.add_parser("revalidate", help="Run the checklist on every active connection and "
                        "send broken/recovered notices (what the 6-hourly schedule runs).")
@@ -154,6 +164,33 @@ class Command(BaseCommand):
             self.stdout.write(f"  {row['label']}\t{row['kind']} {row['threshold']}\t"
                               f"{row['channel']}\t{', '.join(row['recipients'])}\t{row['status']}")
 
+    def handle_rotate(self, options):
+        connection = _get_active(options["current_label"], returncode=2)
+        form = RotateForm({
+            "token": sys.stdin.read(),
+            "token_name": options["token_name"] if options["token_name"] is not None
+            else connection.token_name,
+            "expires_on": options["expires"].isoformat() if options["expires"] else "",
+            "accept_warnings": options["accept_warnings"],
+        })
+        if not form.is_valid():
+            raise CommandError(_errors_text(form), returncode=2)
+        try:
+            rotation = rotate_token(connection, form.cleaned_data["token"],
+                                    token_name=form.cleaned_data["token_name"],
+                                    expires_on=form.cleaned_data["expires_on"],
+                                    accept_warnings=options["accept_warnings"])
+        except RotationRefused as refused:
+            self._print_run({"connection": connection.label, "overall": str(refused.overall),
+                             "steps": [r.as_dict() for r in refused.results], "duration_ms": 0})
+            raise CommandError(f"{refused} Nothing changed.", returncode=EXIT_CODES[refused.overall]) from None
+        self.stdout.write(
+            f"Rotated “{connection.label}”: {rotation.retired.token_fingerprint} → "
+            f"{rotation.connection.token_fingerprint} ({rotation.overall}). Now revoke the old token "
+            "in Issuetrak (gear icon → API v2 → Tokens) and update the Zapier connection with this label."
+        )
+        sys.exit(EXIT_CODES[rotation.overall])
+
     def handle_revalidate(self, options):
         summary = revalidation.revalidate_all()
         self.stdout.write(json.dumps(summary))
@@ -196,7 +233,7 @@ def _errors_text(form: ConnectionForm) -> str:
     names = {"token": "--token-stdin", "expires_on": "--expires", "base_url": "--base-url",
              "token_name": "--token-name", "token_user": "--token-user", "notify": "--notify",
              "label": "--label", "hosting": "--cloud/--self-hosted",
-             "issuetrak_version": "--issuetrak-version"}
+             "issuetrak_version": "--issuetrak-version", "expires": "--expires"}
     lines = []
     for field, errors in form.errors.items():
         for error in errors:
