@@ -183,7 +183,8 @@ class Command(BaseCommand):
         except RotationRefused as refused:
             self._print_run({"connection": connection.label, "overall": str(refused.overall),
                              "steps": [r.as_dict() for r in refused.results], "duration_ms": 0})
-            raise CommandError(f"{refused} Nothing changed.", returncode=EXIT_CODES[refused.overall]) from None
+            code = EXIT_CODES[refused.overall]
+            raise CommandError(f"{refused} Nothing changed.", returncode=code) from None
         self.stdout.write(
             f"Rotated “{connection.label}”: {rotation.retired.token_fingerprint} → "
             f"{rotation.connection.token_fingerprint} ({rotation.overall}). Now revoke the old token "
