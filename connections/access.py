@@ -23,6 +23,30 @@ def roles_of(user) -> set[str]:
     return user._issuetrak_roles
 
 
+def primary_role(user) -> str:
+    """The one role shown for a user (the most powerful they hold), or ""."""
+    names = {g.name for g in user.groups.all()} | ({SYSADMIN} if user.is_superuser else set())
+    return next((role for role in ROLES if role in names), "")
+
+
+def set_role(user, role: str, *, by) -> None:
+    """Give a user exactly this role (or none), and record it in the audit trail."""
+    from django.contrib.auth.models import Group
+
+    from connections import audit
+    from connections.models import AuditAction
+
+    before = primary_role(user)
+    user.groups.remove(*Group.objects.filter(name__in=ROLES))
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    if not user.is_superuser:  # Sysadmins change schedules and accounts in Django admin
+        user.is_staff = role == SYSADMIN
+        user.save(update_fields=["is_staff"])
+    audit.record(AuditAction.ROLE_CHANGED, actor=by, object_repr=user.get_username(),
+                 summary=f"{user.get_username()}: {before or 'no role'} → {role or 'no role'}")
+
+
 def is_sysadmin(user) -> bool:
     return SYSADMIN in roles_of(user)
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from connections.models import Connection
+from connections.models import AuditEvent, Connection
 
 
 @admin.register(Connection)
@@ -17,3 +17,21 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # adding needs a token, which only the app's form and CLI take
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail cannot be edited or deleted, here or anywhere in the app."""
+
+    list_display = ("created_at", "actor_name", "action", "object_repr", "summary")
+    list_filter = ("action",)
+    search_fields = ("actor_name", "object_repr", "summary")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -7,6 +7,6 @@ from connections.liveness import notifier_status
 def notifier_banner(request):
     user = getattr(request, "user", None)
     if user is None or not is_sysadmin(user):
-        return {}
+        return {"is_sysadmin": False}
     late = [status for status in notifier_status(with_next=False) if status.overdue]
-    return {"late_notifier_jobs": late}
+    return {"late_notifier_jobs": late, "is_sysadmin": True}

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from connections import secrets
 from connections.base_url import normalize_base_url
-from connections.models import Connection
+from connections.models import AuditAction, Connection
 
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
@@ -31,6 +31,16 @@ def parse_recipients(value: str) -> list[str]:
     if len(addresses) > MAX_RECIPIENTS:
         raise ValidationError(f"At most {MAX_RECIPIENTS} addresses, please.")
     return addresses
+
+
+def validate_version(value: str, *, required: bool = False) -> str:
+    """An Issuetrak version as read off the site, e.g. 14.10.2."""
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError("Enter the version you read in Issuetrak, e.g. 14.10.2.")
+    if value and not _VERSION.fullmatch(value):
+        raise ValidationError("Enter the version as numbers and dots, e.g. 14.10.2.")
+    return value
 
 
 class ConnectionForm(forms.ModelForm):
@@ -108,10 +118,7 @@ class ConnectionForm(forms.ModelForm):
         return self.cleaned_data["token_user"].strip()
 
     def clean_issuetrak_version(self):
-        value = self.cleaned_data["issuetrak_version"].strip()
-        if value and not _VERSION.fullmatch(value):
-            raise ValidationError("Enter the version as numbers and dots, e.g. 14.10.2.")
-        return value
+        return validate_version(self.cleaned_data["issuetrak_version"])
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]
@@ -125,10 +132,21 @@ class ConnectionForm(forms.ModelForm):
     def clean_notify(self):
         return parse_recipients(self.cleaned_data["notify"])
 
-    def save(self, commit=True):
+    def save(self, commit=True, *, actor=None, via=""):
+        """Save (token encrypted) and record the change in the audit trail."""
+        from connections import audit
+
+        creating = self.instance.pk is None
         if self.cleaned_data.get("token"):
             self.instance.set_token(self.cleaned_data["token"])
-        return super().save(commit=commit)
+        connection = super().save(commit=commit)
+        if creating:
+            audit.record(AuditAction.CONNECTION_CREATED, actor=actor, via=via, connection=connection,
+                         summary=f"Created “{connection.label}” for {connection.base_url}")
+        elif self.changed_data:
+            audit.record(AuditAction.CONNECTION_EDITED, actor=actor, via=via, connection=connection,
+                         summary=f"Changed: {audit.changed_fields(self)}")
+        return connection
 
 
 def form_data_from(connection: Connection) -> dict:
@@ -159,10 +177,15 @@ class AcknowledgeForm(forms.Form):
         return planned_on
 
     def acknowledge(self, notice, *, by) -> None:
+        from connections import audit
+
         notice.acknowledged_at = timezone.now()
         notice.acknowledged_by = by
         notice.planned_on = self.cleaned_data["planned_on"]
         notice.save(update_fields=["acknowledged_at", "acknowledged_by", "planned_on"])
+        planned = f", rotation planned for {notice.planned_on:%Y-%m-%d}" if notice.planned_on else ""
+        audit.record(AuditAction.NOTICE_ACKNOWLEDGED, actor=by, connection=notice.connection,
+                     summary=f"Acknowledged “{notice.summary}”{planned}")
 
 
 class RotateForm(forms.Form):

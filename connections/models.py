@@ -159,11 +159,15 @@ class Connection(models.Model):
             return "warn", f"{days} d"
         return "pass", f"{days} d"
 
-    def archive(self, by=None) -> None:
+    def archive(self, by=None, via: str = "") -> None:
         """Hide the connection from checks and notices; its label becomes free again."""
+        from connections import audit
+
         self.archived_at = timezone.now()
         self.archived_by = by
         self.save(update_fields=["archived_at", "archived_by", "updated_at"])
+        audit.record(AuditAction.CONNECTION_ARCHIVED, actor=by, via=via, connection=self,
+                     summary=f"Archived “{self.label}”")
 
     @property
     def is_archived(self) -> bool:
@@ -325,3 +329,56 @@ class TokenHistory(models.Model):
 
     def __str__(self):
         return f"{self.connection.label} {self.token_fingerprint} retired {self.retired_at:%Y-%m-%d}"
+
+
+class AuditAction(models.TextChoices):
+    CONNECTION_CREATED = "connection_created", "Connection created"
+    CONNECTION_EDITED = "connection_edited", "Connection edited"
+    CONNECTION_ARCHIVED = "connection_archived", "Connection archived"
+    TOKEN_ROTATED = "token_rotated", "Token rotated"
+    CHECKLIST_STARTED = "checklist_started", "Checklist run started"
+    NOTICE_ACKNOWLEDGED = "notice_acknowledged", "Notice acknowledged"
+    ONBOARDING_CONFIRMED = "onboarding_confirmed", "Onboarding step confirmed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which object. Append-only: the app never edits or deletes one."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)  # kept when the user is deleted; "cli" etc.
+    action = models.CharField(max_length=30, choices=AuditAction.choices, db_index=True)
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    object_repr = models.CharField(max_length=200, blank=True)
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"
+
+
+class OnboardingConfirmation(models.Model):
+    """A person confirmed an onboarding step only a person can tell (who and when)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="confirmations")
+    step = models.CharField(max_length=40)
+    value = models.CharField(max_length=100, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "step"],
+                                               name="one_confirmation_per_step")]
+
+    def __str__(self):
+        return f"{self.connection.label}: {self.step}"

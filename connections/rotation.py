@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from connections import secrets
+from connections import audit, secrets
 from connections.checklist import StepResult, Subject, overall_of, run_checklist
-from connections.models import ChecklistRun, Connection, RunState, StepStatus, TokenHistory, Trigger
+from connections.models import (
+    AuditAction,
+    ChecklistRun,
+    Connection,
+    RunState,
+    StepStatus,
+    TokenHistory,
+    Trigger,
+)
 
 
 class RotationRefused(Exception):
@@ -48,7 +56,8 @@ def check_candidate(connection: Connection, token: str, token_name: str,
 
 
 def rotate_token(connection: Connection, raw_token: str, *, token_name: str,
-                 expires_on: dt.date | None, by=None, accept_warnings: bool = False) -> Rotation:
+                 expires_on: dt.date | None, by=None, accept_warnings: bool = False,
+                 via: str = "") -> Rotation:
     """Validate the new token against the site, then make it current; raise RotationRefused."""
     token = secrets.clean_token(raw_token)
     started = time.monotonic()
@@ -57,11 +66,11 @@ def rotate_token(connection: Connection, raw_token: str, *, token_name: str,
     if overall == StepStatus.FAIL or (overall == StepStatus.WARN and not accept_warnings):
         raise RotationRefused(overall, results)
     duration_ms = int((time.monotonic() - started) * 1000)
-    return _swap(connection.pk, token, token_name, expires_on, by, overall, results, duration_ms)
+    return _swap(connection.pk, token, token_name, expires_on, by, via, overall, results, duration_ms)
 
 
 @transaction.atomic
-def _swap(pk, token, token_name, expires_on, by, overall, results, duration_ms) -> Rotation:
+def _swap(pk, token, token_name, expires_on, by, via, overall, results, duration_ms) -> Rotation:
     connection = Connection.objects.select_for_update().get(pk=pk)
     retired = TokenHistory.objects.create(
         connection=connection, token_fingerprint=connection.token_fingerprint,
@@ -80,4 +89,7 @@ def _swap(pk, token, token_name, expires_on, by, overall, results, duration_ms) 
         token_fingerprint=connection.token_fingerprint, started_at=timezone.now(),
         finished_at=timezone.now(), duration_ms=duration_ms,
     )
+    audit.record(AuditAction.TOKEN_ROTATED, actor=by, via=via, connection=connection,
+                 summary=f"Token {retired.token_fingerprint} replaced by "
+                 f"{connection.token_fingerprint} (checklist: {overall})")
     return Rotation(connection, retired, overall, results)

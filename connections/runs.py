@@ -17,18 +17,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from connections import audit
 from connections.checklist import StepResult, Subject, overall_of, run_checklist
-from connections.models import ChecklistRun, Connection, RunState, StepStatus, Trigger
+from connections.models import AuditAction, ChecklistRun, Connection, RunState, StepStatus, Trigger
 
 logger = logging.getLogger(__name__)
 
 
 def create_run(connection: Connection, *, trigger: str, by=None) -> ChecklistRun:
     """A queued run row, written before anything is sent to the site."""
-    return ChecklistRun.objects.create(
+    run = ChecklistRun.objects.create(
         connection=connection, trigger=trigger, started_by=by,
         token_fingerprint=connection.token_fingerprint,
     )
+    if trigger != Trigger.SCHEDULE:  # scheduled rounds are recorded as NotifierRun heartbeats
+        audit.record(AuditAction.CHECKLIST_STARTED, actor=by, via=trigger, connection=connection,
+                     summary=f"Checklist run started ({run.get_trigger_display().lower()})")
+    return run
 
 
 def claim_run(run: ChecklistRun) -> bool:

@@ -5,12 +5,16 @@ from connections import views
 app_name = "connections"
 urlpatterns = [
     path("", views.connection_list, name="list"),
+    path("audit/", views.audit_trail, name="audit"),
     path("connections/add/", views.connection_add, name="add"),
     path("connections/<uuid:public_id>/", views.connection_detail, name="detail"),
     path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),
     path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
     path("connections/<uuid:public_id>/check/", views.run_checklist, name="check"),
     path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
+    path("connections/<uuid:public_id>/onboarding/", views.onboarding_page, name="onboarding"),
+    path("connections/<uuid:public_id>/onboarding/<slug:step>/confirm/", views.onboarding_confirm,
+         name="onboarding_confirm"),
     path("connections/<uuid:public_id>/runs/", views.run_history, name="history"),
     path("connections/<uuid:public_id>/runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("connections/<uuid:public_id>/notices/<int:notice_id>/acknowledge/",

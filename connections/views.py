@@ -1,22 +1,30 @@
 """Connection pages: thin views that look up, call one verb, message and redirect."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
+from connections import onboarding
 from connections.access import (
     ROLES,
     SYSADMIN,
     can_run_checklist,
     get_connection_for,
     is_sysadmin,
+    primary_role,
     require_role,
+    set_role,
 )
 from connections.checklist import step_rows
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import ListFilters
 from connections.liveness import notifier_status
-from connections.models import Notice
+from connections.models import AuditAction, AuditEvent, Notice
 from connections.rotation import RotationRefused, rotate_token
 
 PAGE_SIZE = 50
@@ -39,7 +47,7 @@ def connection_add(request):
     form = ConnectionForm(request.POST or None, default_notify=default_notify)
     if request.method == "POST" and form.is_valid():
         form.instance.created_by = request.user
-        connection = form.save()
+        connection = form.save(actor=request.user)
         messages.success(request, f"Connection “{connection.label}” saved.")
         return redirect(connection)
     return render(request, "connections/form.html", {"form": form, "connection": None})
@@ -65,7 +73,7 @@ def connection_edit(request, public_id):
     connection = get_connection_for(request, public_id, manage=True)
     form = ConnectionForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        form.save(actor=request.user)
         messages.success(request, f"Connection “{connection.label}” updated.")
         return redirect(connection)
     return render(request, "connections/form.html", {"form": form, "connection": connection})
@@ -146,3 +154,61 @@ def rotate(request, public_id):
         "rows": [r.as_dict() | {"title": r.title} for r in refused.results] if refused else [],
         "history": connection.token_history.select_related("retired_by")[:20],
     })
+
+
+def audit_trail(request):
+    """Sysadmins browse and filter the audit trail; nobody can change it."""
+    require_role(request.user, SYSADMIN)
+    events = AuditEvent.objects.select_related("connection")
+    action, who, label = (request.GET.get(k, "").strip() for k in ("action", "actor", "connection"))
+    if action in AuditAction.values:
+        events = events.filter(action=action)
+    if who:
+        events = events.filter(actor_name__icontains=who)
+    if label:
+        events = events.filter(object_repr__icontains=label)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    filters = {"action": action, "actor": who, "connection": label}
+    return render(request, "connections/audit.html", {
+        "page": page, "filters": filters, "actions": AuditAction.choices,
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+    })
+
+
+def roles(request):
+    """Sysadmins give each account one role."""
+    require_role(request.user, SYSADMIN)
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    if request.method == "POST":
+        user = get_object_or_404(users, pk=request.POST.get("user"))
+        role = request.POST.get("role", "")
+        if role not in (*ROLES, "") or user == request.user:
+            messages.error(request, "Choose one of the roles; you cannot change your own.")
+        else:
+            set_role(user, role, by=request.user)
+            messages.success(request, f"{user.get_username()} is now {role or 'without a role'}.")
+        return redirect("roles")
+    rows = [{"user": u, "role": primary_role(u)} for u in users.prefetch_related("groups")]
+    return render(request, "connections/roles.html", {"rows": rows, "roles": ROLES})
+
+
+def onboarding_page(request, public_id):
+    connection = get_connection_for(request, public_id)
+    states = onboarding.progress(connection)
+    done = sum(state.done for state in states)
+    return render(request, "connections/onboarding.html", {
+        "connection": connection, "states": states, "done": done, "total": len(states),
+        "can_confirm": can_run_checklist(request.user), "run": onboarding.latest_run(connection),
+    })
+
+
+def onboarding_confirm(request, public_id, step):
+    connection = get_connection_for(request, public_id, run=True)
+    if request.method == "POST":
+        try:
+            onboarding.confirm(connection, step, by=request.user, value=request.POST.get("value", ""))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Step confirmed.")
+    return redirect(reverse("connections:onboarding", args=[connection.public_id]) + f"#onboarding-{step}")

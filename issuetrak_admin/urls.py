@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from health_check.views import HealthCheckView
 
+from connections import views as connection_views
 from connections.health import Broker, NotifierFreshness
 
 # Outside monitoring polls this without signing in; it reveals no data, only check names.
@@ -14,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health/", health, name="health"),
+    path("roles/", connection_views.roles, name="roles"),
     path("", include("connections.urls")),
 ]

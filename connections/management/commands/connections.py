@@ -132,7 +132,7 @@ class Command(BaseCommand):
 
     def handle_archive(self, options):
         connection = _get_active(options["current_label"])
-        connection.archive()
+        connection.archive(via="cli")
         self.stdout.write(f"Archived “{connection.label}”.")
 
     def handle_check(self, options):
@@ -179,7 +179,7 @@ class Command(BaseCommand):
             rotation = rotate_token(connection, form.cleaned_data["token"],
                                     token_name=form.cleaned_data["token_name"],
                                     expires_on=form.cleaned_data["expires_on"],
-                                    accept_warnings=options["accept_warnings"])
+                                    accept_warnings=options["accept_warnings"], via="cli")
         except RotationRefused as refused:
             self._print_run({"connection": connection.label, "overall": str(refused.overall),
                              "steps": [r.as_dict() for r in refused.results], "duration_ms": 0})
@@ -215,7 +215,7 @@ class Command(BaseCommand):
     def _save(self, form: ConnectionForm) -> Connection:
         if not form.is_valid():
             raise CommandError(_errors_text(form))
-        return form.save()
+        return form.save(via="cli")
 
 
 def _get_active(label: str, returncode: int = 1) -> Connection:
