@@ -273,6 +273,10 @@ def _version_unrecorded(run: _Run) -> StepResult:
 
 
 def check_token_valid(run: _Run) -> StepResult:
+    if not run.subject.token:
+        return failed("token_valid", "No API token stored yet.",
+                      "A sysadmin stores the token with “Rotate token”; it is checked before it "
+                      "is saved. " + FIX_NEW_TOKEN)
     run.settings_read = run.client.system_settings()
     outcome = run.settings_read.outcome
     if outcome in (Outcome.OK, Outcome.FORBIDDEN):

@@ -65,7 +65,8 @@ def candidates(today: dt.date):
         expires_on__lte=today + dt.timedelta(days=MAX_OVERRIDE_DAYS), expiry_thresholds__gt=""
     )
     never = Q(expires_on__isnull=True) & ~Exists(advised)
-    return Connection.objects.active().filter(in_window | never).only(
+    # A connection still waiting for its token has nothing to expire yet.
+    return Connection.objects.active().exclude(token_fingerprint="").filter(in_window | never).only(
         "pk", "label", "base_url", "token_fingerprint", "token_name", "expires_on",
         "expiry_thresholds", "notify",
     )

@@ -83,10 +83,13 @@ class ConnectionForm(forms.ModelForm):
             "permissions, because API v2 cannot tell who a token belongs to.",
         }
 
-    def __init__(self, *args, default_notify: list[str] | None = None, **kwargs):
+    def __init__(self, *args, default_notify: list[str] | None = None, with_token: bool = True,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["token"].required = not self.instance.pk
-        if self.instance.pk:
+        if not with_token:  # onboarding staff never see or set a token
+            del self.fields["token"]
+        elif self.instance.pk and self.instance.has_token:
             self.fields["token"].help_text = (
                 f"Leave blank to keep the current token (fingerprint "
                 f"{self.instance.token_fingerprint}, set on "
@@ -107,7 +110,7 @@ class ConnectionForm(forms.ModelForm):
 
     def clean_token(self):
         value = self.cleaned_data.get("token", "")
-        if self.instance.pk and not value:
+        if self.instance.pk and not value and self.instance.has_token:
             return ""  # merge semantics: no new token typed keeps the stored one
         return secrets.clean_token(value)
 

@@ -54,9 +54,10 @@ class Connection(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     label = models.CharField("Connection Label", max_length=100)
     base_url = models.CharField("Base URL", max_length=500)
-    token_ciphertext = models.TextField(editable=False)
-    token_fingerprint = models.CharField(max_length=8, editable=False)
-    token_set_at = models.DateTimeField(editable=False)
+    # Blank until a sysadmin stores the token (onboarding staff add connections without one).
+    token_ciphertext = models.TextField(editable=False, blank=True, default="")
+    token_fingerprint = models.CharField(max_length=8, editable=False, blank=True, default="")
+    token_set_at = models.DateTimeField(editable=False, null=True, blank=True)
     token_name = models.CharField("Token Name", max_length=100, blank=True)
     expires_on = models.DateField("Expiration Date", null=True, blank=True, db_index=True)
     token_user = models.CharField("Token User", max_length=100, blank=True)
@@ -118,7 +119,11 @@ class Connection(models.Model):
 
     def reveal_token(self) -> str:
         """The plaintext token, for the Issuetrak client only: never render or log it."""
-        return secrets.decrypt_token(self.token_ciphertext)
+        return secrets.decrypt_token(self.token_ciphertext) if self.token_ciphertext else ""
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_ciphertext)
 
     def run_checklist(self, *, by=None, trigger: str = "cli"):
         """Run the setup checklist now, in this process; returns the stored run."""

@@ -84,7 +84,7 @@ def _notice(connection, run, kind, summary, fix) -> dict:
 def revalidate_all(concurrency: int | None = None) -> dict:
     """Check every active connection (bounded, paced per site), notice changes, send them."""
     heartbeat = NotifierRun.objects.create(job=NotifierJob.REVALIDATION)
-    connections = list(Connection.objects.active())
+    connections = list(Connection.objects.active().exclude(token_fingerprint=""))
     runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency, pace=True)
     rows, health, open_ = [], {}, {}
     for run in runs:

@@ -41,7 +41,7 @@ class RotationRefused(Exception):
 @dataclass
 class Rotation:
     connection: Connection
-    retired: TokenHistory
+    retired: TokenHistory | None
     overall: str
     results: list[StepResult]
 
@@ -72,11 +72,13 @@ def rotate_token(connection: Connection, raw_token: str, *, token_name: str,
 @transaction.atomic
 def _swap(pk, token, token_name, expires_on, by, via, overall, results, duration_ms) -> Rotation:
     connection = Connection.objects.select_for_update().get(pk=pk)
-    retired = TokenHistory.objects.create(
-        connection=connection, token_fingerprint=connection.token_fingerprint,
-        token_name=connection.token_name, expires_on=connection.expires_on,
-        set_at=connection.token_set_at, retired_by=by,
-    )
+    retired = None
+    if connection.has_token:
+        retired = TokenHistory.objects.create(
+            connection=connection, token_fingerprint=connection.token_fingerprint,
+            token_name=connection.token_name, expires_on=connection.expires_on,
+            set_at=connection.token_set_at, retired_by=by,
+        )
     connection.set_token(token)
     connection.token_name, connection.expires_on = token_name, expires_on
     # A new token is a new start: its health and notices count afresh.
@@ -89,7 +91,8 @@ def _swap(pk, token, token_name, expires_on, by, via, overall, results, duration
         token_fingerprint=connection.token_fingerprint, started_at=timezone.now(),
         finished_at=timezone.now(), duration_ms=duration_ms,
     )
+    old = retired.token_fingerprint if retired else "(none)"
     audit.record(AuditAction.TOKEN_ROTATED, actor=by, via=via, connection=connection,
-                 summary=f"Token {retired.token_fingerprint} replaced by "
-                 f"{connection.token_fingerprint} (checklist: {overall})")
+                 summary=f"Token {old} replaced by {connection.token_fingerprint} "
+                 f"(checklist: {overall})")
     return Rotation(connection, retired, overall, results)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from connections import onboarding
 from connections.access import (
+    ONBOARDING,
     ROLES,
     SYSADMIN,
     can_run_checklist,
@@ -38,17 +39,23 @@ def connection_list(request):
     return render(request, "connections/list.html", {
         "page": page, "listing": listing, "show_archived": listing.archived,
         "can_manage": is_sysadmin(request.user), "notifier": notifier_status(),
+        "can_add": can_run_checklist(request.user),
     })
 
 
 def connection_add(request):
-    require_role(request.user, SYSADMIN)
+    """Sysadmins add a connection with its token; onboarding staff add one without, and start
+    on its onboarding checklist (a sysadmin stores the token later with "Rotate token")."""
+    require_role(request.user, SYSADMIN, ONBOARDING)
+    sysadmin = is_sysadmin(request.user)
     default_notify = [request.user.email] if request.user.email else []
-    form = ConnectionForm(request.POST or None, default_notify=default_notify)
+    form = ConnectionForm(request.POST or None, default_notify=default_notify, with_token=sysadmin)
     if request.method == "POST" and form.is_valid():
         form.instance.created_by = request.user
         connection = form.save(actor=request.user)
         messages.success(request, f"Connection “{connection.label}” saved.")
+        if not sysadmin:
+            return redirect("connections:onboarding", public_id=connection.public_id)
         return redirect(connection)
     return render(request, "connections/form.html", {"form": form, "connection": None})
 
@@ -144,8 +151,8 @@ def rotate(request, public_id):
             refused = exc
         else:
             messages.success(request, (
-                f"Token rotated: {rotation.retired.token_fingerprint} → "
-                f"{rotation.connection.token_fingerprint}. Now revoke the old token in Issuetrak "
+                f"Token rotated: {rotation.retired.token_fingerprint if rotation.retired else 'none'}"
+                f" → {rotation.connection.token_fingerprint}. Now revoke the old token in Issuetrak "
                 "(gear icon → API v2 → Tokens → Revoke) and update the Zapier connection labelled "
                 f"“{connection.label}” with the new token."))
             return redirect(rotation.connection)

@@ -80,3 +80,33 @@ def test_onboarding_staff_never_see_a_token_and_viewers_cannot_confirm(
     response = client.post(reverse("connections:onboarding_confirm", args=[zapier.public_id, "version"]),
                            {"value": "17.3"})
     assert response.status_code == 403
+
+
+def test_onboarding_staff_add_a_connection_without_a_token_and_start_here(
+    client, onboarding_clerk, sysadmin, simulator
+):
+    from django.test import Client
+
+    from connections.models import Connection
+
+    client.force_login(onboarding_clerk)
+    form_page = client.get(reverse("connections:add")).content.decode()
+    assert "API Token" not in form_page
+    response = client.post(reverse("connections:add"), {
+        "label": "Zapier", "base_url": simulator.site_url("healthy"), "token": "sneaked-in",
+        "token_name": "Zapier", "token_user": "integration", "hosting": "self_hosted",
+        "notify": "olive@example.com"})
+    zapier = Connection.objects.get()
+    assert response["Location"] == reverse("connections:onboarding", args=[zapier.public_id])
+    assert not zapier.has_token and zapier.reveal_token() == ""
+
+    results = {s["key"]: s["status"] for s in zapier.run_checklist().steps}
+    assert results["api_v2_installed"] == "pass" and results["token_valid"] == "fail"
+
+    sam = Client()
+    sam.force_login(sysadmin)
+    page = sam.post(reverse("connections:rotate", args=[zapier.public_id]),
+                    {"token": "good-token", "token_name": "Zapier", "accept_warnings": "on"})
+    assert page.status_code == 302
+    zapier.refresh_from_db()
+    assert zapier.reveal_token() == "good-token"

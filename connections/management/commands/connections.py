@@ -186,7 +186,8 @@ class Command(BaseCommand):
             code = EXIT_CODES[refused.overall]
             raise CommandError(f"{refused} Nothing changed.", returncode=code) from None
         self.stdout.write(
-            f"Rotated “{connection.label}”: {rotation.retired.token_fingerprint} → "
+            f"Rotated “{connection.label}”: "
+            f"{rotation.retired.token_fingerprint if rotation.retired else 'no token'} → "
             f"{rotation.connection.token_fingerprint} ({rotation.overall}). Now revoke the old token "
             "in Issuetrak (gear icon → API v2 → Tokens) and update the Zapier connection with this label."
         )
