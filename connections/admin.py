@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from connections.models import AuditEvent, Connection
+from connections.models import (
+    AuditEvent,
+    ChecklistRun,
+    Connection,
+    Notice,
+    NotifierRun,
+    OnboardingConfirmation,
+    TokenHistory,
+)
 
 
 @admin.register(Connection)
@@ -35,3 +43,42 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the app itself: browse them here, change them through the app."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChecklistRun)
+class ChecklistRunAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "created_at", "trigger", "state", "overall", "duration_ms")
+    list_filter = ("overall", "trigger", "state")
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "kind", "threshold", "channel", "sent_at", "acknowledged_at")
+    list_filter = ("kind", "channel")
+
+
+@admin.register(NotifierRun)
+class NotifierRunAdmin(ReadOnlyAdmin):
+    list_display = ("job", "started_at", "finished_at", "summary")
+    list_filter = ("job",)
+
+
+@admin.register(TokenHistory)
+class TokenHistoryAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "token_fingerprint", "set_at", "retired_at", "retired_by",
+                    "revoked_confirmed_at")
+
+
+@admin.register(OnboardingConfirmation)
+class OnboardingConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ("connection", "step", "value", "confirmed_by", "confirmed_at")

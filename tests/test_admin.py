@@ -15,3 +15,14 @@ def test_the_admin_change_page_shows_only_the_fingerprint(client, make_connectio
         assert zapier.token_fingerprint in page
         assert SECRET_TOKEN not in page
         assert zapier.token_ciphertext not in page
+
+
+def test_every_model_has_an_admin_page_without_the_token(client, make_connection, simulator):
+    zapier = make_connection(token="good-token", base_url=simulator.site_url("healthy"))
+    zapier.run_checklist()
+    client.force_login(User.objects.create_superuser("root2", "root2@example.com", "pw"))
+    for model in ["checklistrun", "notice", "notifierrun", "tokenhistory", "onboardingconfirmation",
+                  "auditevent", "connection"]:
+        response = client.get(reverse(f"admin:connections_{model}_changelist"))
+        assert response.status_code == 200, model
+        assert "good-token" not in response.content.decode()
