@@ -1,12 +1,12 @@
 """Every page tells a sysadmin when the notifier has quietly stopped."""
 
 from connections.access import is_sysadmin
-from connections.liveness import notifier_status
+from connections.liveness import notifier_status_for
 
 
 def notifier_banner(request):
     user = getattr(request, "user", None)
     if user is None or not is_sysadmin(user):
         return {"is_sysadmin": False}
-    late = [status for status in notifier_status(with_next=False) if status.overdue]
+    late = [status for status in notifier_status_for(request) if status.overdue]
     return {"late_notifier_jobs": late, "is_sysadmin": True}

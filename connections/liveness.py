@@ -53,3 +53,10 @@ def job_status(job: str, now: dt.datetime | None = None, *, with_next: bool = Tr
 
 def notifier_status(*, with_next: bool = True) -> list[JobStatus]:
     return [job_status(job, with_next=with_next) for job in TASKS]
+
+
+def notifier_status_for(request) -> list[JobStatus]:
+    """The statuses for this request, computed once (banner and dashboard share them)."""
+    if not hasattr(request, "_notifier_status"):
+        request._notifier_status = notifier_status()
+    return request._notifier_status

@@ -7,7 +7,7 @@ history. Any error before the commit leaves the old token in place.
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,9 +49,8 @@ class Rotation:
 def check_candidate(connection: Connection, token: str, token_name: str,
                     expires_on: dt.date | None) -> list[StepResult]:
     """Run the checklist with the new token and its details, without storing anything."""
-    current = Subject.from_connection(connection, token=token)
-    subject = Subject(**{**current.__dict__, "token": token, "token_name": token_name,
-                         "expires_on": expires_on})
+    subject = replace(Subject.from_connection(connection, token=token),
+                      token_name=token_name, expires_on=expires_on)
     return run_checklist(subject)
 
 

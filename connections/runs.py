@@ -56,14 +56,7 @@ def execute_run(run: ChecklistRun) -> ChecklistRun:
         steps.append(result.as_dict())
         ChecklistRun.objects.filter(pk=run.pk).update(steps=steps)
 
-    started = time.monotonic()
-    try:
-        results = run_checklist(Subject.from_connection(run.connection), on_step=save_step)
-    except Exception:
-        logger.exception("checklist run %s for connection %s crashed", run.public_id,
-                         run.connection.public_id)
-        results = None
-    return finish_run(run, results, _ms_since(started))
+    return finish_run(run, *_timed_checklist(run.connection, on_step=save_step))
 
 
 @transaction.atomic
@@ -155,11 +148,7 @@ def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
     pacer = SitePacer() if pace else None
     workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
-        futures = {
-            pool.submit(_timed_checklist, Subject.from_connection(r.connection), pacer,
-                        _site(r.connection)): r
-            for r in runs
-        }
+        futures = {pool.submit(_timed_checklist, r.connection, pacer=pacer): r for r in runs}
         for future in as_completed(futures):
             finish_run(futures[future], *future.result())
     return runs
@@ -169,14 +158,17 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _timed_checklist(subject: Subject, pacer: SitePacer | None = None,
-                     site: str = "") -> tuple[list[StepResult] | None, int]:
-    """Runs in a pool thread: network only, no database."""
+def _timed_checklist(connection: Connection, *, pacer: SitePacer | None = None,
+                     on_step=None) -> tuple[list[StepResult] | None, int]:
+    """Check one site; a crash (even an undecryptable token) becomes a crashed run, not an error.
+
+    Touches no database (the connection is already loaded), so it can run in a pool thread.
+    """
     if pacer:
-        pacer.wait(site)
+        pacer.wait(_site(connection))
     started = time.monotonic()
     try:
-        return run_checklist(subject), _ms_since(started)
+        return run_checklist(Subject.from_connection(connection), on_step=on_step), _ms_since(started)
     except Exception:
-        logger.exception("checklist for %s crashed", subject.base_url)
+        logger.exception("checklist for connection %s crashed", connection.public_id)
         return None, _ms_since(started)

@@ -24,7 +24,7 @@ from connections.access import (
 from connections.checklist import step_rows
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import ListFilters
-from connections.liveness import notifier_status
+from connections.liveness import notifier_status_for
 from connections.models import AuditAction, AuditEvent, Notice
 from connections.rotation import RotationRefused, rotate_token
 
@@ -38,7 +38,7 @@ def connection_list(request):
     page = Paginator(listing.queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "connections/list.html", {
         "page": page, "listing": listing, "show_archived": listing.archived,
-        "can_manage": is_sysadmin(request.user), "notifier": notifier_status(),
+        "can_manage": is_sysadmin(request.user), "notifier": notifier_status_for(request),
         "can_add": can_run_checklist(request.user),
     })
 

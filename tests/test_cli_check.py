@@ -67,3 +67,15 @@ def test_check_all_checks_every_active_connection_and_a_dead_site_costs_only_its
     assert documents["revoked-token"]["overall"] == "fail"
     assert code == 2
     assert elapsed < 3  # the slow site's 1 s timeout, not 4 × anything
+
+
+def test_check_all_records_a_crash_and_still_checks_the_others(make_connection, simulator):
+    from connections.models import Connection
+
+    on_site(make_connection, simulator, "healthy")
+    broken = on_site(make_connection, simulator, "group-admin")
+    Connection.objects.filter(pk=broken.pk).update(token_ciphertext="not-fernet-at-all")
+    code, out = check("--all", "--json")
+    documents = {d["connection"]: d["overall"] for d in json.loads(out)}
+    assert documents == {"healthy": "pass", "group-admin": "fail"}
+    assert code == 2

@@ -232,10 +232,9 @@ def _sysadmin_addresses() -> list[str]:
 
 
 def _errors_text(form: ConnectionForm) -> str:
-    names = {"token": "--token-stdin", "expires_on": "--expires", "base_url": "--base-url",
-             "token_name": "--token-name", "token_user": "--token-user", "notify": "--notify",
-             "label": "--label", "hosting": "--cloud/--self-hosted",
-             "issuetrak_version": "--issuetrak-version", "expires": "--expires"}
+    # The option a user typed, for each form field (the inverse of FIELD_OPTIONS).
+    names = {field: "--" + option.replace("_", "-") for option, field in FIELD_OPTIONS.items()}
+    names |= {"token": "--token-stdin", "hosting": "--cloud/--self-hosted", "expires": "--expires"}
     lines = []
     for field, errors in form.errors.items():
         for error in errors:
