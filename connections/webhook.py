@@ -6,6 +6,8 @@ import time
 import requests
 from django.conf import settings
 
+from connections.issuetrak.transport import Transport, _Failure
+
 logger = logging.getLogger(__name__)
 
 ATTEMPTS = 3
@@ -28,16 +30,19 @@ def post_notices(notices) -> None:
     """POST the notices; retry a few times on errors; raise WebhookError if all fail."""
     payload = {"text": message_text(notices)}
     problem = ""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            response = requests.post(settings.EXPIRY_WEBHOOK_URL, json=payload,
-                                     timeout=TIMEOUT_S, allow_redirects=False)
-            if 200 <= response.status_code < 300:
-                return
-            problem = f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
-            problem = type(exc).__name__  # the URL may hold a secret: never log it
-        logger.info("webhook attempt %d failed: %s", attempt, problem)
-        if attempt < ATTEMPTS:
-            time.sleep(0.5 * attempt)
+    with requests.Session() as session:
+        # The same transport as the Issuetrak client (deadline, size cap, named failures); a
+        # redirect is not followed but counted as a refusal, as a webhook must not move.
+        transport = Transport(session, TIMEOUT_S, follow_redirects=False)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                answer = transport.exchange("POST", settings.EXPIRY_WEBHOOK_URL, body=payload)
+                if 200 <= answer.status < 300:
+                    return
+                problem = f"HTTP {answer.status}"
+            except _Failure as failure:
+                problem = failure.result.outcome.value  # the URL may hold a secret: never log it
+            logger.info("webhook attempt %d failed: %s", attempt, problem)
+            if attempt < ATTEMPTS:
+                time.sleep(0.5 * attempt)
     raise WebhookError(f"webhook refused the notices after {ATTEMPTS} attempts ({problem})")

@@ -1,0 +1,243 @@
+"""`IssuetrakClient`: the API v2 calls the app makes, the one 429 retry, and the redaction of the
+token from everything a site says."""
+
+from __future__ import annotations
+
+import logging
+import operator
+import re
+import time
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from django.conf import settings
+
+from connections.issuetrak.answers import (
+    _TRACE_ID_LIMIT,
+    ApiResult,
+    Outcome,
+    _interpret,
+    _one_line,
+)
+from connections.issuetrak.transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, Transport, _Failure
+
+logger = logging.getLogger("connections.issuetrak")
+
+# Longer waits are reported as rate-limited: a checklist must not hang on a busy site.
+RETRY_AFTER_MAX_SLEEP_S = 2.0
+SEARCH_PAGE_SIZE = 5
+MAX_PAGE_SIZE = 100  # the API refuses PageSize above 100
+REDACTED = "[redacted]"
+
+
+# --- The redaction helper ----------------------------------------------------------------------
+
+
+class _Redactor:
+    """Replaces the token (as given, as sent, and URL-encoded) with "[redacted]" in server text.
+
+    Applied to every ApiResult field built from what a site said, so a site that echoes the
+    token in an error body or a header cannot get it into a message, a log line or a repr.
+    Matching ignores case because host names (e.g. from a Location header) come back lowercased.
+    """
+
+    def __init__(self, *secrets: str):
+        forms = {form for secret in secrets for form in (secret, quote(secret, safe="")) if form}
+        alternatives = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
+        self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.I) if forms else None
+
+    def __repr__(self) -> str:
+        return f"_Redactor({REDACTED})"
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(REDACTED, value) if self._pattern else value
+
+    def data(self, value: Any) -> Any:
+        """Redact every string (keys included) inside decoded JSON."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(str(key)): self.data(item) for key, item in value.items()}
+        return value
+
+    def result(self, result: ApiResult) -> ApiResult:
+        """The result with every server-derived field redacted, then cut to size."""
+        trace_id = _one_line(self.text(result.trace_id), _TRACE_ID_LIMIT) if result.trace_id else None
+        return replace(
+            result,
+            message=_one_line(self.text(result.message)),
+            trace_id=trace_id,
+            values=self.data(result.values),
+            paging=self.data(result.paging),
+        )
+
+
+# --- Settings and input checks ------------------------------------------------------------------
+
+
+def _setting(name: str, default: Any) -> Any:
+    """A Django setting when Django is configured, else the default (plain-Python use)."""
+    return getattr(settings, name, default) if settings.configured else default
+
+
+def _clean_base_url(base_url: str) -> str:
+    url = re.sub(r"/api/v2/?$", "", base_url.strip().rstrip("/"), flags=re.I).rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("base_url must be an http(s) address such as https://support.example.com")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError("base_url must not carry credentials, a query or a fragment")
+    return url
+
+
+def _header_value(token: str) -> str:
+    # Surrounding whitespace (a pasted newline) can never be part of a token. Anything else odd
+    # is refused here, with a message that does not repeat the value: requests would otherwise
+    # raise an error that quotes the header, token included.
+    value = token.strip()
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError("the API token contains characters that cannot be sent in an HTTP header")
+    return value
+
+
+def _iid(value: int) -> int:
+    if isinstance(value, bool):
+        raise TypeError("an IID is an integer")
+    return operator.index(value)  # refuses strings, so nothing can be spliced into the path
+
+
+def _paging(page: int, page_size: int) -> dict[str, int]:
+    if _iid(page) < 1 or not 1 <= _iid(page_size) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page must be ≥ 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    return {"PageNumber": page, "PageSize": page_size}
+
+
+# --- The client -----------------------------------------------------------------------------------
+
+
+class IssuetrakClient:
+    """A connection to one site's API v2 with one token; every method returns an ApiResult."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float | None = None,
+        verify: bool | str = True,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ):
+        """ISSUETRAK_TIMEOUT_S applies unless `timeout` is given; `verify` may name a CA file.
+
+        Raises ValueError for a malformed base URL or a token that cannot be sent in a header:
+        those are the caller's mistakes, not the site's. Whether plain http is acceptable
+        (ISSUETRAK_ALLOW_HTTP) is the checklist's base_url step to decide, not the client's.
+        """
+        self.base_url = _clean_base_url(base_url)
+        if timeout is None:
+            timeout = _setting("ISSUETRAK_TIMEOUT_S", DEFAULT_TIMEOUT_S)
+        self.timeout = float(timeout)
+        self.max_bytes = max_bytes
+        header = _header_value(token)
+        self._redactor = _Redactor(token, header)
+        self._session = requests.Session()
+        self._session.headers.update({"X-Api-Key": header, "Accept": "application/json"})
+        self._transport = Transport(
+            self._session, self.timeout, max_bytes, verify,
+            holds_secret=lambda target: self._redactor.text(target) != target,
+        )
+
+    def __repr__(self) -> str:
+        return f"<IssuetrakClient {self.base_url} token={REDACTED}>"
+
+    def __enter__(self) -> IssuetrakClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    # --- The API calls the checklist makes ---
+
+    def authenticate_test(self) -> ApiResult:
+        """GET /Authenticate/test: does API v2 answer, and does it accept the token?"""
+        return self._call("GET", "Authenticate/test")
+
+    def system_settings(self) -> ApiResult:
+        """GET /System/Settings: an authenticated read any API user may make."""
+        return self._call("GET", "System/Settings")
+
+    def search_users(self, login_id: str) -> ApiResult:
+        """POST /Users/Search for one login ID (the User ID shown in Issuetrak); values is a list."""
+        body = {
+            "id": {"type": "MatchAny", "values": [login_id]},
+            "pageNumber": 1,
+            "pageSize": SEARCH_PAGE_SIZE,
+        }
+        return self._call("POST", "Users/Search", body=body)
+
+    def get_user(self, iid: int) -> ApiResult:
+        """GET /Users/{iid}: values holds isSysAdmin, isActive, …"""
+        return self._call("GET", f"Users/{_iid(iid)}")
+
+    def user_groups(self, iid: int, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
+        """GET /Users/{iid}/Memberships/Groups: values is [{"groupIid": n}, …]."""
+        return self._call("GET", f"Users/{_iid(iid)}/Memberships/Groups", params=_paging(page, page_size))
+
+    def get_group(self, iid: int) -> ApiResult:
+        """GET /Groups/{iid}: values["permissions"] lists the group's permissions."""
+        return self._call("GET", f"Groups/{_iid(iid)}")
+
+    def list_users(self, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
+        """GET /Users, one page; paging holds page, itemTotal, pageCount."""
+        return self._call("GET", "Users", params=_paging(page, page_size))
+
+    def list_groups(self, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
+        """GET /Groups, one page; paging holds page, itemTotal, pageCount."""
+        return self._call("GET", "Groups", params=_paging(page, page_size))
+
+    # --- All outbound HTTP goes through here ---
+
+    def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> ApiResult:
+        """One API call under one deadline: redirects, the single 429 retry and the body included."""
+        started = time.monotonic()
+        deadline = started + self.timeout
+        result = self._attempt(method, path, params, body, deadline)
+        if self._may_retry(result, deadline):
+            logger.debug("issuetrak %s /api/v2/%s: 429, retrying in %g s", method, path, result.retry_after)
+            time.sleep(result.retry_after)
+            result = self._attempt(method, path, params, body, deadline)
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        result = replace(self._redactor.result(result), elapsed_ms=elapsed_ms, url_path=f"/api/v2/{path}")
+        self._log(method, result)
+        return result
+
+    def _may_retry(self, result: ApiResult, deadline: float) -> bool:
+        wait = result.retry_after
+        if result.outcome is not Outcome.RATE_LIMITED or wait is None or wait > RETRY_AFTER_MAX_SLEEP_S:
+            return False
+        return time.monotonic() + wait < deadline  # a retry that cannot finish in time is pointless
+
+    def _attempt(self, method: str, path: str, params: dict | None, body: Any, deadline: float) -> ApiResult:
+        try:
+            url = f"{self.base_url}/api/v2/{path}"
+            answer = self._transport.exchange(method, url, params=params, body=body, deadline=deadline)
+        except _Failure as failure:
+            return failure.result
+        return _interpret(answer, path)
+
+    def _log(self, method: str, result: ApiResult) -> None:
+        # Path only (never the query), no body, no token; the message is already redacted.
+        host = urlsplit(self.base_url).netloc
+        detail = "" if result.ok else f": {result.message}"
+        logger.info(
+            "issuetrak %s %s%s -> %s %s in %d ms%s",
+            method, host, result.url_path, result.status or "-", result.outcome, result.elapsed_ms, detail,
+        )
