@@ -1,9 +1,11 @@
 """Who may do what: roles are Django groups; every view asks here first."""
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from connections.models import Connection
+from connections.choices import AuditAction
+from connections.models import AuditEvent, Connection
 
 SYSADMIN = "Sysadmin"
 ONBOARDING = "Onboarding"
@@ -31,11 +33,6 @@ def primary_role(user) -> str:
 
 def set_role(user, role: str, *, by) -> None:
     """Give a user exactly this role (or none), and record it in the audit trail."""
-    from django.contrib.auth.models import Group
-
-    from connections import audit
-    from connections.models import AuditAction
-
     before = primary_role(user)
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     if role:
@@ -43,8 +40,8 @@ def set_role(user, role: str, *, by) -> None:
     if not user.is_superuser:  # Sysadmins change schedules and accounts in Django admin
         user.is_staff = role == SYSADMIN
         user.save(update_fields=["is_staff"])
-    audit.record(AuditAction.ROLE_CHANGED, actor=by, object_repr=user.get_username(),
-                 summary=f"{user.get_username()}: {before or 'no role'} → {role or 'no role'}")
+    AuditEvent.objects.record(AuditAction.ROLE_CHANGED, actor=by, object_repr=user.get_username(),
+                              summary=f"{user.get_username()}: {before or 'no role'} → {role or 'no role'}")
 
 
 def is_sysadmin(user) -> bool:

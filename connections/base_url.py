@@ -6,6 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from connections.procedure import DEFAULTS_MENU
+
 MAX_URL_LENGTH = 500
 # People often paste the API address instead of the Application URL.
 _API_TAIL = re.compile(r"/api/v2(?:/.*)?$", re.IGNORECASE)
@@ -40,8 +42,7 @@ def normalize_base_url(value: str | None) -> str:
         _url_validator(normalized)
     except ValidationError:
         raise ValidationError(
-            "That is not a valid web address; copy the Application URL from "
-            "Settings → System → Defaults.",
+            f"That is not a valid web address; copy the Application URL from {DEFAULTS_MENU}.",
             code="invalid",
         ) from None
     return normalized

@@ -1,7 +1,7 @@
 """Every page tells a sysadmin when the notifier has quietly stopped."""
 
 from connections.access import is_sysadmin
-from connections.liveness import notifier_status_for
+from connections.notifier_watch import notifier_status_for
 
 
 def notifier_banner(request):

@@ -13,14 +13,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from connections import notices
-from connections.models import (
-    EXPIRY_KINDS,
-    Connection,
-    Notice,
-    NoticeKind,
-    NotifierJob,
-    NotifierRun,
-)
+from connections.choices import EXPIRY_KINDS, NoticeKind, NotifierJob
+from connections.models import Connection, Notice, NotifierRun
 
 # A connection's own thresholds may reach further ahead than the settings' largest.
 MAX_OVERRIDE_DAYS = 365
@@ -66,7 +60,7 @@ def candidates(today: dt.date):
     )
     never = Q(expires_on__isnull=True) & ~Exists(advised)
     # A connection still waiting for its token has nothing to expire yet.
-    return Connection.objects.active().exclude(token_fingerprint="").filter(in_window | never).only(
+    return Connection.objects.active().with_token().filter(in_window | never).only(
         "pk", "label", "base_url", "token_fingerprint", "token_name", "expires_on",
         "expiry_thresholds", "notify",
     )
@@ -74,20 +68,15 @@ def candidates(today: dt.date):
 
 def due_rows(today: dt.date):
     """One notice row per due connection and channel, streamed from the database."""
-    channels, now = notices.channels(), timezone.now()
+    now = timezone.now()
     for connection in candidates(today).iterator(chunk_size=2000):
         due = due_notice(connection.expires_on, today, connection.thresholds)
         if due is None:
             continue
         kind, threshold = due
-        for channel in channels:
-            yield {
-                "connection": connection.pk, "label": connection.label,
-                "token_fingerprint": connection.token_fingerprint, "kind": kind,
-                "threshold": threshold, "episode": 0, "channel": channel,
-                "recipients": connection.notify if channel == "email" else [],
-                "summary": summary_for(connection, kind, today), "fix": "", "created_at": now,
-            }
+        yield from notices.rows_for(connection, kind=kind, threshold=threshold, created_at=now,
+                                    summary=summary_for(connection, kind, today),
+                                    label=connection.label)
 
 
 def summary_for(connection: Connection, kind: str, today: dt.date) -> str:

@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from connections import secrets
+from connections import audit, procedure, secrets
 from connections.base_url import normalize_base_url
-from connections.models import AuditAction, Connection
+from connections.choices import AuditAction
+from connections.models import AuditEvent, Connection
 
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
@@ -50,7 +51,7 @@ class ConnectionForm(forms.ModelForm):
         strip=False,
         error_messages={"required": "Paste the API token: it cannot be empty."},
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="The New Token value Issuetrak showed once under Settings → API v2 → Tokens.",
+        help_text=f"The New Token value Issuetrak showed once under {procedure.TOKENS_MENU}.",
     )
     notify = forms.CharField(
         label="Notify",
@@ -70,13 +71,13 @@ class ConnectionForm(forms.ModelForm):
         help_texts = {
             "label": "Unique. Use the token's name, so you can find the Zapier connection "
             "to update when this token is revoked or expires.",
-            "base_url": "The Application URL from Settings → System → Defaults in Issuetrak.",
+            "base_url": f"The Application URL from {procedure.DEFAULTS_MENU} in Issuetrak.",
             "token_name": "The Token Name you gave it in Issuetrak's Create New Token form.",
             "expires_on": "Optional, but strongly advised: a token with an expiration date "
             "enforces rotation, and we warn before it stops working. Without one it works "
             "until someone revokes it.",
             "issuetrak_version": "Self-hosted sites: the exact version, read from the drop-down "
-            "under your name in Issuetrak (at its bottom) or Settings → System → License "
+            f"under your name in Issuetrak (at its bottom) or {procedure.LICENSE_MENU} "
             "“Running Version”, e.g. 14.10.2.",
             "token_user": "The Issuetrak User ID picked in the token's User field (blank there "
             "means the admin who created it). The checklist needs it to verify admin "
@@ -137,18 +138,18 @@ class ConnectionForm(forms.ModelForm):
 
     def save(self, commit=True, *, actor=None, via=""):
         """Save (token encrypted) and record the change in the audit trail."""
-        from connections import audit
-
         creating = self.instance.pk is None
         if self.cleaned_data.get("token"):
             self.instance.set_token(self.cleaned_data["token"])
         connection = super().save(commit=commit)
         if creating:
-            audit.record(AuditAction.CONNECTION_CREATED, actor=actor, via=via, connection=connection,
-                         summary=f"Created “{connection.label}” for {connection.base_url}")
+            AuditEvent.objects.record(
+                AuditAction.CONNECTION_CREATED, actor=actor, via=via, connection=connection,
+                summary=f"Created “{connection.label}” for {connection.base_url}")
         elif self.changed_data:
-            audit.record(AuditAction.CONNECTION_EDITED, actor=actor, via=via, connection=connection,
-                         summary=f"Changed: {audit.changed_fields(self)}")
+            AuditEvent.objects.record(
+                AuditAction.CONNECTION_EDITED, actor=actor, via=via, connection=connection,
+                summary=f"Changed: {audit.changed_fields(self)}")
         return connection
 
 
@@ -180,15 +181,7 @@ class AcknowledgeForm(forms.Form):
         return planned_on
 
     def acknowledge(self, notice, *, by) -> None:
-        from connections import audit
-
-        notice.acknowledged_at = timezone.now()
-        notice.acknowledged_by = by
-        notice.planned_on = self.cleaned_data["planned_on"]
-        notice.save(update_fields=["acknowledged_at", "acknowledged_by", "planned_on"])
-        planned = f", rotation planned for {notice.planned_on:%Y-%m-%d}" if notice.planned_on else ""
-        audit.record(AuditAction.NOTICE_ACKNOWLEDGED, actor=by, connection=notice.connection,
-                     summary=f"Acknowledged “{notice.summary}”{planned}")
+        notice.acknowledge(by=by, planned_on=self.cleaned_data["planned_on"])
 
 
 class RotateForm(forms.Form):
@@ -196,8 +189,8 @@ class RotateForm(forms.Form):
         label="New API Token", strip=False,
         error_messages={"required": "Paste the new API token: it cannot be empty."},
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Create it in Issuetrak first (gear icon → API v2 → Tokens → Add New); the "
-        "value is shown there once.",
+        help_text=f"Create it in Issuetrak first ({procedure.ADD_TOKEN_MENU}); the value is shown "
+        "there once.",
     )
     token_name = forms.CharField(label="Token Name", max_length=100, required=False)
     expires_on = forms.DateField(

@@ -20,7 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connections import emails, webhook
-from connections.models import Channel, Notice
+from connections.choices import Channel
+from connections.models import Notice
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,21 @@ class Delivery:
 def channels() -> list[str]:
     """The channels notices go out on: e-mail always, the webhook when one is configured."""
     return [Channel.EMAIL] + ([Channel.WEBHOOK] if settings.EXPIRY_WEBHOOK_URL else [])
+
+
+def rows_for(connection, *, kind: str, summary: str, fix: str = "", threshold: int = 0,
+             episode: int = 0, created_at=None, **extra) -> list[dict]:
+    """One notice about a connection's current token as rows for `record()`, one per channel.
+
+    The only place a notice row is built (expiry scan and re-validation alike): e-mail rows
+    carry the connection's addresses, webhook rows none (the webhook has its own URL).
+    """
+    created_at = created_at or timezone.now()
+    return [{"connection": connection.pk, "token_fingerprint": connection.token_fingerprint,
+             "kind": kind, "threshold": threshold, "episode": episode, "channel": channel,
+             "recipients": connection.notify if channel == Channel.EMAIL else [],
+             "summary": summary[:500], "fix": fix, "created_at": created_at, **extra}
+            for channel in channels()]
 
 
 def record(rows: Iterable[dict]) -> None:

@@ -11,60 +11,65 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from connections import audit
-from connections.checklist import TITLES
+from connections import procedure
+from connections.checklist import StepResult, step_for
+from connections.choices import AuditAction, RunState, StepStatus
 from connections.forms import validate_version
-from connections.models import AuditAction, ChecklistRun, Connection, OnboardingConfirmation
+from connections.models import AuditEvent, ChecklistRun, Connection, OnboardingConfirmation
 
 
 @dataclass(frozen=True)
-class Step:
+class OnboardingStep:
+    """One step of Issuetrak's set-up procedure; `checks` names registered checklist steps."""
+
     key: str
     title: str
     instructions: tuple[str, ...]
     checks: tuple[str, ...] = ()  # checklist step keys that must pass
     confirm: str = ""  # what a person confirms, when the step needs one
+    skip_counts_as_done: bool = False  # e.g. the version step is skipped for cloud sites
+
+    def __post_init__(self):
+        for key in self.checks:
+            step_for(key)  # an unknown key fails at import, not on a page
 
 
 STEPS = (
-    Step("version", "Check the Issuetrak version", (
+    OnboardingStep("version", "Check the Issuetrak version", (
         "Self-hosted sites need Issuetrak 14.9 or newer for API v2, and the most recent release "
         "is advised: new API v2 endpoints (and new Zapier actions) come with new versions.",
         "Sign in to Issuetrak, open the drop-down under your name in the top right: the version "
-        "is at its bottom. (Or gear icon → System → License, “Running Version”.) No drop-down "
+        f"is at its bottom. (Or {procedure.LICENSE_MENU}, “Running Version”.) No drop-down "
         "means a version below 14: upgrade first.",
         "Issuetrak cloud sites are kept current by Issuetrak: nothing to do.",
-    ), ("version",), confirm="version"),
-    Step("api_v2_installed", "Install API v2", (
-        "Cloud sites always have it. Self-hosted: install the API v2 application from Issuetrak's "
-        "help centre — its own IIS application pool (“No Managed Code”) with the .NET hosting "
-        "bundle — served over SSL under the Application URL.",
+    ), ("version",), confirm="version", skip_counts_as_done=True),
+    OnboardingStep("api_v2_installed", "Install API v2", (
+        f"Cloud sites always have it. {procedure.INSTALL_API_V2} The installer is in Issuetrak's "
+        "help centre.",
     ), ("api_v2_installed",)),
-    Step("api_v2_enabled", "Enable API v2", (
-        "Sign in as a system administrator, open the gear icon → System → Features, tick "
-        "“Enable API v2” and click Update.",
-    ), ("api_v2_enabled",)),
-    Step("token_user", "Create a token for the right user, and record that user", (
+    OnboardingStep("api_v2_enabled", "Enable API v2", (procedure.ENABLE_API_V2,), ("api_v2_enabled",)),
+    OnboardingStep("token_user", "Create a token for the right user, and record that user", (
         "The token acts as its user, who must be a Sys Admin, or belong to a group granting both "
-        "“Can access and maintain Administration functions” and “Can authenticate with the API v2”.",
-        "Gear icon → API v2 → Tokens → Add New. Name it after its use (e.g. “Zapier”), give it an "
+        f"{procedure.ADMIN_PERMISSIONS}.",
+        f"Open the {procedure.ADD_TOKEN_MENU}. Name it after its use (e.g. “Zapier”), give it an "
         "expiration date, and pick the User (blank means you). Copy the New Token value: it is "
         "shown only once. A sysadmin stores it here; record the user's User ID as Token User.",
     ), ("token_valid", "token_user", "token_admin")),
-    Step("base_url", "Use the Application URL as Base URL", (
-        "Gear icon → System → Defaults: copy the “Application URL” exactly. The API lives under it.",
+    OnboardingStep("base_url", "Use the Application URL as Base URL", (
+        f"Open the {procedure.DEFAULTS_MENU}: copy the “Application URL” exactly. The API lives "
+        "under it.",
     ), ("base_url", "reachable")),
-    Step("label_matches_token_name", "Label the connection with the token's name", (
+    OnboardingStep("label_matches_token_name", "Label the connection with the token's name", (
         "Use the Token Name as the connection label here and in Zapier, so you can find the "
         "connection to update when the token is revoked or expires.",
     ), ("label_matches_token_name",)),
-    Step("expiration_set", "Record the expiration date", (
+    OnboardingStep("expiration_set", "Record the expiration date", (
         "Optional in Issuetrak but strongly advised: it enforces key rotation, and we warn "
         "before the token stops working.",
     ), ("expiration_set",)),
-    Step("old_token_revoked", "Revoke the old token", (
-        "After a rotation, delete the old token in Issuetrak (gear icon → API v2 → Tokens → "
-        "Revoke) so it cannot be used any more.",
+    OnboardingStep("old_token_revoked", "Revoke the old token", (
+        f"After a rotation, delete the old token in Issuetrak ({procedure.REVOKE_TOKEN_MENU}) so "
+        "it cannot be used any more.",
     ), confirm="revoked"),
 )
 STEP_KEYS = tuple(step.key for step in STEPS)
@@ -72,27 +77,27 @@ STEP_KEYS = tuple(step.key for step in STEPS)
 
 @dataclass
 class StepState:
-    step: Step
+    step: OnboardingStep
     done: bool
-    results: list[dict] = field(default_factory=list)
+    results: list[StepResult] = field(default_factory=list)
     confirmation: OnboardingConfirmation | None = None
     note: str = ""
 
 
 def latest_run(connection: Connection) -> ChecklistRun | None:
-    return connection.runs.filter(state="finished").first()
+    return connection.runs.filter(state=RunState.FINISHED).first()
 
 
 def progress(connection: Connection) -> list[StepState]:
     """Every step with its automatic results, its confirmation and whether it is done."""
     run = latest_run(connection)
-    by_key = {s["key"]: s | {"title": TITLES[s["key"]]} for s in (run.steps if run else [])}
+    by_key = {result.key: result for result in (run.results if run else [])}
     confirmations = {c.step: c for c in connection.confirmations.select_related("confirmed_by")}
     states = []
     for step in STEPS:
         results = [by_key[k] for k in step.checks if k in by_key]
         checks_pass = bool(results) and len(results) == len(step.checks) and all(
-            r["status"] == "pass" or (r["status"] == "skip" and step.key == "version")
+            r.status == StepStatus.PASS or (r.status == StepStatus.SKIP and step.skip_counts_as_done)
             for r in results)
         state = StepState(step, checks_pass, results, confirmations.get(step.key))
         _apply_manual_rules(connection, state)
@@ -127,5 +132,5 @@ def confirm(connection: Connection, key: str, *, by, value: str = "") -> None:
         connection=connection, step=key,
         defaults={"value": value, "confirmed_by": by, "confirmed_at": timezone.now()})
     title = next(s.title for s in STEPS if s.key == key)
-    audit.record(AuditAction.ONBOARDING_CONFIRMED, actor=by, connection=connection,
-                 summary=f"Confirmed “{title}”" + (f": {value}" if value else ""))
+    AuditEvent.objects.record(AuditAction.ONBOARDING_CONFIRMED, actor=by, connection=connection,
+                              summary=f"Confirmed “{title}”" + (f": {value}" if value else ""))

@@ -1,18 +1,41 @@
-"""Celery tasks: thin wrappers that load a row and call the same code as the CLI."""
+"""Celery tasks and queueing: thin wrappers that load a row and call the same code as the CLI."""
+
+import logging
 
 from celery import shared_task
+from django.db import transaction
 
 from connections import expiry, revalidation
-from connections.models import ChecklistRun
-from connections.runs import execute_run
+from connections.choices import Trigger
+from connections.models import ChecklistRun, Connection
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
-def run_checklist(run_id: int) -> None:
+# The task keeps its registered name so runs queued before an upgrade still execute.
+@shared_task(name="connections.tasks.run_checklist", ignore_result=True, soft_time_limit=120,
+             time_limit=150)
+def execute_checklist_run(run_id: int) -> None:
     """Execute a queued checklist run (started from the connection page)."""
     run = ChecklistRun.objects.select_related("connection").filter(pk=run_id).first()
     if run is not None:
-        execute_run(run)
+        run.execute()
+
+
+def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER,
+              countdown: float | None = None) -> ChecklistRun:
+    """A queued run, handed to a Celery worker once the row is committed."""
+    run = ChecklistRun.start(connection, trigger=trigger, by=by)
+
+    def enqueue():
+        try:
+            execute_checklist_run.apply_async((run.pk,), countdown=countdown)
+        except Exception:  # broker down: say so on the run instead of leaving it queued forever
+            logger.exception("could not queue checklist run %s", run.public_id)
+            run.finish(None, 0)
+
+    transaction.on_commit(enqueue)
+    return run
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)

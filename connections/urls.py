@@ -10,7 +10,7 @@ urlpatterns = [
     path("connections/<uuid:public_id>/", views.connection_detail, name="detail"),
     path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),
     path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
-    path("connections/<uuid:public_id>/check/", views.run_checklist, name="check"),
+    path("connections/<uuid:public_id>/check/", views.start_run, name="check"),
     path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
     path("connections/<uuid:public_id>/onboarding/", views.onboarding_page, name="onboarding"),
     path("connections/<uuid:public_id>/onboarding/<slug:step>/confirm/", views.onboarding_confirm,

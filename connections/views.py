@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from connections import onboarding
+from connections import onboarding, procedure
 from connections.access import (
     ONBOARDING,
     ROLES,
@@ -21,12 +21,12 @@ from connections.access import (
     require_role,
     set_role,
 )
-from connections.checklist import step_rows
+from connections.choices import AuditAction, Channel
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import ListFilters
-from connections.liveness import notifier_status_for
-from connections.models import AuditAction, AuditEvent, Notice
-from connections.rotation import RotationRefused, rotate_token
+from connections.models import AuditEvent, Notice, RotationRefused
+from connections.notifier_watch import notifier_status_for
+from connections.tasks import queue_run
 
 PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 20
@@ -68,10 +68,10 @@ def connection_detail(request, public_id):
         "can_manage": is_sysadmin(request.user),
         "can_run": can_run_checklist(request.user),
         "run": latest,
-        "rows": step_rows(latest) if latest else [],
+        "rows": latest.rows() if latest else [],
         "recent_runs": connection.runs.select_related("started_by")[:5],
         "notices": connection.notices.select_related("acknowledged_by")
-        .filter(channel="email")[:10],
+        .filter(channel=Channel.EMAIL)[:10],
         "ack_form": AcknowledgeForm(),
     })
 
@@ -95,12 +95,12 @@ def connection_archive(request, public_id):
     return render(request, "connections/confirm_archive.html", {"connection": connection})
 
 
-def run_checklist(request, public_id):
+def start_run(request, public_id):
     """Queue a checklist run (POST) and show it filling in."""
     connection = get_connection_for(request, public_id, run=True)
     if request.method != "POST":
         return redirect(connection)
-    run = connection.queue_checklist(by=request.user)
+    run = queue_run(connection, by=request.user)
     messages.info(request, "Checklist queued: the steps fill in below as the site answers.")
     return redirect("connections:run", public_id=connection.public_id, run_id=run.public_id)
 
@@ -109,7 +109,7 @@ def run_detail(request, public_id, run_id):
     """One run; htmx polls the steps partial until the run is done."""
     connection = get_connection_for(request, public_id)
     run = get_object_or_404(connection.runs.select_related("started_by"), public_id=run_id)
-    context = {"connection": connection, "run": run, "rows": step_rows(run)}
+    context = {"connection": connection, "run": run, "rows": run.rows()}
     if request.htmx:
         return render(request, "connections/_run_steps.html", context)
     return render(request, "connections/run.html", context)
@@ -143,22 +143,20 @@ def rotate(request, public_id):
     refused = None
     if request.method == "POST" and form.is_valid():
         try:
-            rotation = rotate_token(connection, form.cleaned_data["token"], by=request.user,
-                                    token_name=form.cleaned_data["token_name"],
-                                    expires_on=form.cleaned_data["expires_on"],
-                                    accept_warnings=form.cleaned_data["accept_warnings"])
+            rotation = connection.rotate_token(form.cleaned_data["token"], by=request.user,
+                                               token_name=form.cleaned_data["token_name"],
+                                               expires_on=form.cleaned_data["expires_on"],
+                                               accept_warnings=form.cleaned_data["accept_warnings"])
         except RotationRefused as exc:
             refused = exc
         else:
             messages.success(request, (
                 f"Token rotated: {rotation.retired.token_fingerprint if rotation.retired else 'none'}"
-                f" → {rotation.connection.token_fingerprint}. Now revoke the old token in Issuetrak "
-                "(gear icon → API v2 → Tokens → Revoke) and update the Zapier connection labelled "
-                f"“{connection.label}” with the new token."))
+                f" → {rotation.connection.token_fingerprint}. {procedure.after_rotation(connection.label)}"))
             return redirect(rotation.connection)
     return render(request, "connections/rotate.html", {
         "connection": connection, "form": form, "refused": refused,
-        "rows": [r.as_dict() | {"title": r.title} for r in refused.results] if refused else [],
+        "rows": refused.results if refused else [],
         "history": connection.token_history.select_related("retired_by")[:20],
     })
 

@@ -4,7 +4,7 @@ from django.urls import include, path
 from health_check.views import HealthCheckView
 
 from connections import views as connection_views
-from connections.health import Broker, NotifierFreshness
+from connections.health_endpoint import Broker, NotifierFreshness
 
 # Outside monitoring polls this without signing in; it reveals no data, only check names.
 health = login_not_required(

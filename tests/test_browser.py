@@ -22,7 +22,6 @@ from connections.models import (
     OnboardingConfirmation,
     TokenHistory,
 )
-from connections.rotation import rotate_token
 from tests.browser_support import CHROMIUM, DESKTOP, PHONE, chromium, png_size, screenshot, sign_in
 from tests.conftest import require_service
 
@@ -175,8 +174,8 @@ def test_onboarding_staff_complete_the_onboarding_checklist_but_may_not_rotate(
     page, onboarding_clerk, sysadmin, zapier, simulator
 ):
     simulator.add_token("healthy", "onboarding-new-token", user_iid=17)
-    rotate_token(zapier, "onboarding-new-token", token_name="Zapier", expires_on=IN_HALF_A_YEAR,
-                 by=sysadmin)  # leaves an old token to be confirmed revoked
+    zapier.rotate_token("onboarding-new-token", token_name="Zapier", expires_on=IN_HALF_A_YEAR,
+                        by=sysadmin)  # leaves an old token to be confirmed revoked
     sign_in(page, "olive", "pw-olive")
     page.goto(zapier.get_absolute_url())
     expect(page.get_by_role("heading", name="Zapier")).to_be_visible()

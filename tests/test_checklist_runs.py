@@ -58,7 +58,7 @@ def test_the_connection_page_shows_the_latest_result_and_a_fix(
     sam_client, make_connection, simulator
 ):
     zapier = on_site(make_connection, simulator, "api-disabled")
-    zapier.run_checklist()
+    ChecklistRun.check_now(zapier)
     page = sam_client.get(zapier.get_absolute_url()).content.decode()
     assert 'data-overall="fail"' in page
     assert "Enable API v2" in page
@@ -67,7 +67,7 @@ def test_the_connection_page_shows_the_latest_result_and_a_fix(
 def test_history_is_newest_first_and_paginated(sam_client, make_connection, simulator):
     zapier = on_site(make_connection, simulator, "revoked-token")
     for _ in range(22):
-        zapier.run_checklist()
+        ChecklistRun.check_now(zapier)
     page = sam_client.get(reverse("connections:history", args=[zapier.public_id])).content.decode()
     assert "Page 1 of 2" in page
     runs = list(zapier.runs.all())
@@ -93,9 +93,9 @@ def test_onboarding_staff_may_run_the_checklist(client, onboarding_clerk, make_c
 def test_the_token_is_in_no_stored_run_and_no_log(make_connection, simulator, caplog):
     caplog.set_level(logging.DEBUG)
     for site in ["healthy", "revoked-token", "server-error", "not-admin", "garbage", "no-api"]:
-        on_site(make_connection, simulator, site, label=site, token=SECRET_TOKEN).run_checklist()
+        ChecklistRun.check_now(on_site(make_connection, simulator, site, label=site, token=SECRET_TOKEN))
     good = on_site(make_connection, simulator, "healthy", label="good")
-    good.run_checklist()
+    ChecklistRun.check_now(good)
     stored = repr(list(ChecklistRun.objects.values()))
     assert SECRET_TOKEN not in stored and "good-token" not in stored
     assert SECRET_TOKEN not in caplog.text and "good-token" not in caplog.text
@@ -104,5 +104,5 @@ def test_the_token_is_in_no_stored_run_and_no_log(make_connection, simulator, ca
 def test_a_crash_is_recorded_on_the_run_not_a_500(sam_client, make_connection, simulator, settings):
     zapier = on_site(make_connection, simulator, "healthy")
     settings.TOKEN_ENCRYPTION_KEYS = ["bm90LWEta2V5LWF0LWFsbC1ub3QtYS1rZXktYXQtYWxsLQ=="]  # cannot decrypt
-    run = zapier.run_checklist()
+    run = ChecklistRun.check_now(zapier)
     assert run.state == RunState.CRASHED and run.overall == "fail"

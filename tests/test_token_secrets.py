@@ -58,6 +58,25 @@ def test_key_rotation_reencrypts_every_token_under_the_newest_key(settings, make
     assert Connection.objects.get(label="Reports").reveal_token() == "another-token-value"
 
 
+def test_key_rotation_skips_connections_still_waiting_for_their_token(settings, make_connection):
+    old_key = settings.TOKEN_ENCRYPTION_KEYS[0]
+    make_connection("Zapier")
+    Connection.objects.create(label="Onboarding", base_url="https://new.example.com",
+                              notify=["olive@example.com"])  # as onboarding staff add it
+    new_key = Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key, old_key]
+    out = io.StringIO()
+
+    call_command("reencrypt_tokens", stdout=out)
+
+    assert "Re-encrypted 1 token(s)" in out.getvalue()
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key]
+    assert Connection.objects.get(label="Zapier").reveal_token() == SECRET_TOKEN
+    waiting = Connection.objects.get(label="Onboarding")
+    assert waiting.token_ciphertext == "" and not waiting.has_token
+    assert list(Connection.objects.with_token().values_list("label", flat=True)) == ["Zapier"]
+
+
 def test_a_token_under_a_removed_key_fails_loudly_without_showing_it(settings, make_connection):
     zapier = make_connection("Zapier")
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from connections.procedure import FEATURES_MENU
+
 _MESSAGE_LIMIT = 300
 _TRACE_ID_LIMIT = 100
 
@@ -53,7 +55,7 @@ _DESCRIPTIONS = {
     Outcome.TLS: "The site's HTTPS certificate could not be verified.",
     Outcome.TIMEOUT: "The site did not answer in time.",
     Outcome.NOT_INSTALLED: "The web server answered, but API v2 is not installed under /api/v2.",
-    Outcome.DISABLED: "API v2 is installed but switched off (Settings → System → Features).",
+    Outcome.DISABLED: f"API v2 is installed but switched off ({FEATURES_MENU}).",
     Outcome.UNAUTHORIZED: "The API token was refused: wrong, revoked or expired.",
     Outcome.FORBIDDEN: "The token's user lacks the permission this request needs.",
     Outcome.NOT_FOUND: "The API says the item does not exist, or hides it from the token's user.",

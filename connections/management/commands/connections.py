@@ -13,13 +13,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from connections import expiry, revalidation
+from connections import expiry, procedure, revalidation
+from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
-from connections.models import ChecklistRun, Connection, Hosting, Trigger
-from connections.rotation import RotationRefused, rotate_token
+from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.runs import check_many
 
-EXIT_CODES = {"pass": 0, "warn": 1, "fail": 2}
+EXIT_CODES = {StepStatus.PASS: 0, StepStatus.WARN: 1, StepStatus.FAIL: 2}
 
 # CLI option → form field, for the options add and edit share.
 FIELD_OPTIONS = {
@@ -142,10 +142,11 @@ class Command(BaseCommand):
             runs = check_many(Connection.objects.active(), trigger=Trigger.CLI)
         else:
             connection = _get_active(options["current_label"], returncode=2)
-            runs = [connection.run_checklist(trigger=Trigger.CLI)]
+            runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
         documents = [_run_document(run) for run in runs]
         if options["json"]:
-            self.stdout.write(json.dumps(documents if options["all"] else documents[0], indent=2))
+            as_json = [_json_document(d) for d in documents]
+            self.stdout.write(json.dumps(as_json if options["all"] else as_json[0], indent=2))
         else:
             for document in documents:
                 self._print_run(document)
@@ -176,20 +177,20 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(_errors_text(form), returncode=2)
         try:
-            rotation = rotate_token(connection, form.cleaned_data["token"],
-                                    token_name=form.cleaned_data["token_name"],
-                                    expires_on=form.cleaned_data["expires_on"],
-                                    accept_warnings=options["accept_warnings"], via="cli")
+            rotation = connection.rotate_token(form.cleaned_data["token"],
+                                               token_name=form.cleaned_data["token_name"],
+                                               expires_on=form.cleaned_data["expires_on"],
+                                               accept_warnings=options["accept_warnings"], via="cli")
         except RotationRefused as refused:
-            self._print_run({"connection": connection.label, "overall": str(refused.overall),
-                             "steps": [r.as_dict() for r in refused.results], "duration_ms": 0})
+            self._print_run({"connection": connection.label, "overall": refused.overall,
+                             "results": refused.results, "duration_ms": 0})
             code = EXIT_CODES[refused.overall]
             raise CommandError(f"{refused} Nothing changed.", returncode=code) from None
         self.stdout.write(
             f"Rotated “{connection.label}”: "
             f"{rotation.retired.token_fingerprint if rotation.retired else 'no token'} → "
-            f"{rotation.connection.token_fingerprint} ({rotation.overall}). Now revoke the old token "
-            "in Issuetrak (gear icon → API v2 → Tokens) and update the Zapier connection with this label."
+            f"{rotation.connection.token_fingerprint} ({rotation.overall}). "
+            + procedure.after_rotation(connection.label)
         )
         sys.exit(EXIT_CODES[rotation.overall])
 
@@ -200,10 +201,10 @@ class Command(BaseCommand):
     def _print_run(self, document: dict) -> None:
         self.stdout.write(f"{document['connection']}: {document['overall'].upper()} "
                           f"({document['duration_ms']} ms)")
-        for step in document["steps"]:
-            self.stdout.write(f"  {step['status']:<5} {step['key']:<25} {step['message']}")
-            if step["fix"] and step["status"] in ("fail", "error", "warn"):
-                self.stdout.write(f"        fix: {step['fix']}")
+        for result in document["results"]:
+            self.stdout.write(f"  {result.status:<5} {result.key:<25} {result.message}")
+            if result.fix and result.status.is_problem:
+                self.stdout.write(f"        fix: {result.fix}")
 
     def _given_fields(self, options) -> dict:
         return {field: options[opt] for opt, field in FIELD_OPTIONS.items() if options.get(opt) is not None}
@@ -260,10 +261,17 @@ def _row(connection: Connection) -> dict:
 def _run_document(run: ChecklistRun) -> dict:
     return {
         "connection": run.connection.label,
-        "overall": run.overall,
-        "steps": run.steps,
+        "overall": StepStatus(run.overall),
+        "results": run.results,
         "duration_ms": run.duration_ms,
     }
+
+
+def _json_document(document: dict) -> dict:
+    """The --json form: steps as stored (key, status, message, fix)."""
+    return {"connection": document["connection"], "overall": str(document["overall"]),
+            "steps": [r.as_dict() for r in document["results"]],
+            "duration_ms": document["duration_ms"]}
 
 
 def _date(value: str) -> dt.date:

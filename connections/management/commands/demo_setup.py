@@ -7,8 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from connections.models import Connection
-from connections.runs import queue_run
-from connections.tasks import expiry_scan
+from connections.tasks import expiry_scan, queue_run
 
 DEMO_TOKEN = "good-token"
 

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         count = 0
         with transaction.atomic():
             # All or nothing: a key that fits no token aborts before anything is written.
-            for connection in Connection.objects.select_for_update().only("pk", "token_ciphertext"):
+            # Connections still waiting for their token have nothing to re-encrypt.
+            tokens = Connection.objects.with_token().select_for_update().only("pk", "token_ciphertext")
+            for connection in tokens:
                 connection.token_ciphertext = reencrypt(connection.token_ciphertext)
                 connection.save(update_fields=["token_ciphertext"])
                 count += 1

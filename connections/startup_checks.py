@@ -1,13 +1,13 @@
-"""System checks: fail loudly at start-up on unusable encryption keys."""
+"""Django system checks: fail loudly at start-up on unusable encryption keys."""
 
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from connections.secrets import _fernet
+
 
 @register()
 def token_keys_usable(app_configs, **kwargs):
-    from connections.secrets import _fernet
-
     try:
         _fernet()
     except ImproperlyConfigured as exc:

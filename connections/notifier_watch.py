@@ -7,7 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from connections.models import Connection, NotifierJob, NotifierRun
+from connections.choices import NotifierJob
+from connections.models import Connection, NotifierRun
 
 TASKS = {
     NotifierJob.EXPIRY_SCAN: "connections.tasks.expiry_scan",

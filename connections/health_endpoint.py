@@ -5,7 +5,7 @@ import dataclasses
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from connections.liveness import notifier_status
+from connections.notifier_watch import notifier_status
 
 
 @dataclasses.dataclass

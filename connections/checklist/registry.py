@@ -1,0 +1,113 @@
+"""The step registry (every step, in order, defined once) and the runner that walks it.
+
+`run_checklist(Subject(...))` talks to the site through the Issuetrak client and returns one
+StepResult per step, in order. A step whose needs did not pass is skipped, naming the root
+step it waits on. Checklist, re-validation ("site steps") and onboarding look steps up here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from connections import procedure
+from connections.checklist import record_steps as recorded
+from connections.checklist import site_steps as site
+from connections.checklist.results import Step, StepResult, Subject
+from connections.choices import StepStatus
+from connections.issuetrak import ApiResult, IssuetrakClient
+
+STEPS: tuple[Step, ...] = (
+    Step("base_url", "Base URL is the Application URL", (), site.check_base_url,
+         site.FIX_BASE_URL, site=True),
+    Step("reachable", "Site is reachable", ("base_url",), site.check_reachable, site=True),
+    Step("api_v2_installed", "API v2 is installed", ("reachable",), site.check_api_v2_installed,
+         site.FIX_INSTALL, site=True),
+    Step("api_v2_enabled", "API v2 is enabled", ("api_v2_installed",), site.check_api_v2_enabled,
+         procedure.ENABLE_API_V2, site=True),
+    Step("version", "Issuetrak version", (), recorded.check_version, recorded.FIX_VERSION),
+    Step("token_valid", "API token is accepted", ("api_v2_enabled",), site.check_token_valid,
+         procedure.NEW_TOKEN, site=True),
+    Step("token_user", "Token user exists and is active", ("token_valid",),
+         site.check_token_user, site.FIX_TOKEN_USER, site=True),
+    Step("token_admin", "Token user is an administrator", ("token_valid",),
+         site.check_token_admin, site=True),
+    Step("expiration_set", "Expiration date recorded", (), recorded.check_expiration_set,
+         recorded.FIX_EXPIRATION),
+    Step("expiry_window", "Token is not about to expire", (), recorded.check_expiry_window,
+         procedure.NEW_TOKEN),
+    Step("label_matches_token_name", "Label matches the token name", (),
+         recorded.check_label_matches_token_name, recorded.FIX_LABEL),
+)
+BY_KEY = {step.key: step for step in STEPS}
+STEP_KEYS = tuple(BY_KEY)
+SITE_STEP_KEYS = tuple(step.key for step in STEPS if step.site)
+
+
+def step_for(key: str) -> Step:
+    """The registered step with this key (KeyError for an unknown key)."""
+    return BY_KEY[key]
+
+
+def result_from(stored: dict) -> StepResult:
+    """A stored step (as written by StepResult.as_dict) read back, titled by the registry."""
+    step = step_for(stored["key"])
+    return step.result(StepStatus(stored["status"]), stored.get("message", ""), stored.get("fix", ""))
+
+
+class SiteRun:
+    """State shared by the steps of one run: the client, what the site answered, results."""
+
+    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date):
+        self.subject = subject
+        self.client = client
+        self.today = today
+        self.results: dict[str, StepResult] = {}
+        self.waiting: dict[str, str] = {}  # skipped step → the failed step at the root
+        self.auth: ApiResult | None = None
+        self.settings_read: ApiResult | None = None
+        self.users_forbidden = False
+        self.user: dict | None = None
+
+    def ok(self, key: str) -> bool:
+        result = self.results.get(key)
+        return result is not None and result.status.ok
+
+    def blocker(self, needs: tuple[str, ...]) -> str | None:
+        """The root step that keeps these from being decided, or None when all passed."""
+        for key in needs:
+            if not self.ok(key):
+                return self.waiting.get(key, key)
+        return None
+
+    def waiting_on(self, step: Step, key: str) -> StepResult:
+        """`step` is skipped until the step `key` (or the root it waits on) passes."""
+        root = self.waiting.get(key, key)
+        self.waiting[step.key] = root
+        return step.waiting_on(step_for(root))
+
+
+def run_checklist(
+    subject: Subject,
+    *,
+    on_step: Callable[[StepResult], None] | None = None,
+    today: dt.date | None = None,
+    client: IssuetrakClient | None = None,
+) -> list[StepResult]:
+    """Run every step in order; `on_step` is called as each finishes (for live progress)."""
+    own_client = client is None
+    client = client or IssuetrakClient(subject.base_url, subject.token)
+    run = SiteRun(subject, client, today or timezone.localdate())
+    try:
+        for step in STEPS:
+            blocker = run.blocker(step.needs)
+            result = run.waiting_on(step, blocker) if blocker else step.check(run, step)
+            run.results[step.key] = result
+            if on_step:
+                on_step(result)
+    finally:
+        if own_client:
+            client.close()
+    return list(run.results.values())

@@ -1,0 +1,41 @@
+"""The app's tables, one module per topic; import models from here.
+
+Choices live in connections.choices (re-exported here for convenience).
+"""
+
+from connections.choices import (  # noqa: F401 - re-exported for callers and tests
+    EXPIRY_KINDS,
+    HEALTH_KINDS,
+    AuditAction,
+    Channel,
+    Hosting,
+    NoticeKind,
+    NotifierJob,
+    RunState,
+    SiteHealth,
+    StepStatus,
+    Trigger,
+)
+from connections.models.audit import AuditEvent, OnboardingConfirmation
+from connections.models.connection import (
+    Connection,
+    ConnectionQuerySet,
+    Rotation,
+    RotationRefused,
+    TokenHistory,
+)
+from connections.models.notice import Notice, NotifierRun
+from connections.models.run import ChecklistRun
+
+__all__ = [
+    "AuditEvent",
+    "ChecklistRun",
+    "Connection",
+    "ConnectionQuerySet",
+    "Notice",
+    "NotifierRun",
+    "OnboardingConfirmation",
+    "Rotation",
+    "RotationRefused",
+    "TokenHistory",
+]
