@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from connections.choices import Channel, StepStatus
 from connections.models import Connection
 
 SORTS = {
@@ -34,13 +35,13 @@ class ListFilters:
             queryset = queryset.filter(
                 expires_on__lte=timezone.localdate() + dt.timedelta(days=self.expiring))
         if self.failing:
-            queryset = queryset.filter(last_overall="fail")
+            queryset = queryset.filter(last_overall=StepStatus.FAIL)
         queryset = queryset.annotate(
             notices_sent=Count("notices", filter=Q(notices__sent_at__isnull=False,
-                                                   notices__channel="email")),
-            last_overall_rank=Case(When(last_overall="fail", then=Value(3)),
-                                   When(last_overall="warn", then=Value(2)),
-                                   When(last_overall="pass", then=Value(1)),
+                                                   notices__channel=Channel.EMAIL)),
+            last_overall_rank=Case(When(last_overall=StepStatus.FAIL, then=Value(3)),
+                                   When(last_overall=StepStatus.WARN, then=Value(2)),
+                                   When(last_overall=StepStatus.PASS, then=Value(1)),
                                    default=Value(0), output_field=IntegerField()),
         )
         return queryset.order_by(*SORTS[self.sort])

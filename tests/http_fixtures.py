@@ -2,13 +2,11 @@
 
 - `ScriptedServer`: an HTTP server answering each path with scripted replies, recording requests.
 - `RawServer`: a bare TCP server whose per-connection behaviour is a function (silence, trickle).
-- `self_signed_cert`: a certificate and key made with cryptography, for https servers.
+- `self_signed_cert`: a certificate and key (made by the simulator's helper), for https servers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import socket
 import ssl
@@ -17,10 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from connections.simulator.tls import write_self_signed
 
 
 @dataclass
@@ -192,38 +187,12 @@ def closed_port() -> int:
 
 
 def self_signed_cert(folder: Path, names: list[str]) -> tuple[Path, Path]:
-    """Write a self-signed certificate (its own CA) for `names` (DNS names or IPs); return paths."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([_san(name) for name in names]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / f"{names[0]}.crt", folder / f"{names[0]}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
+    """Write a self-signed certificate (its own CA) for `names` (DNS names or IPs); return paths.
 
-
-def _san(name: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        return x509.DNSName(name)
+    The simulator's certificate maker, with other names.
+    """
+    return write_self_signed(folder / f"{names[0]}.crt", folder / f"{names[0]}.key", names,
+                             ca=True, days=30)
 
 
 def server_tls_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:

@@ -5,6 +5,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from connections.choices import AuditAction
 from connections.models import AuditEvent, ChecklistRun, Notice
 
 ANY = uuid.UUID(int=1)
@@ -107,3 +108,12 @@ def test_the_trail_can_be_filtered_and_not_changed(sam_client, make_connection, 
                            {"summary": "rewritten"}).status_code == 403
     event.refresh_from_db()
     assert event.summary != "rewritten"
+
+
+def test_the_audit_trail_pages_keep_the_filter(sam_client):
+    for n in range(55):
+        AuditEvent.objects.record(AuditAction.CONNECTION_EDITED, via="cli", summary=f"Change {n}")
+    AuditEvent.objects.record(AuditAction.ROLE_CHANGED, via="cli", summary="Not this one")
+    page = sam_client.get(reverse("connections:audit"), {"action": "connection_edited"}).content.decode()
+    assert "Page 1 of 2" in page and "Not this one" not in page
+    assert 'href="?action=connection_edited&page=2"' in page

@@ -28,21 +28,36 @@ def ensure_certificate(folder: str | Path) -> tuple[Path, Path]:
     folder = Path(folder)
     cert_path, key_path = folder / CERT_NAME, folder / KEY_NAME
     if not _usable(cert_path, key_path):
-        folder.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        # Key first: a certificate on disk then always has its key beside it.
-        _write(key_path, key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ), mode=0o600)
-        _write(cert_path, _certificate(key).public_bytes(serialization.Encoding.PEM), mode=0o644)
+        write_self_signed(cert_path, key_path, [*_HOSTS, *_ADDRESSES],
+                          common_name="Issuetrak simulator (127.0.0.1)")
     return cert_path, key_path
 
 
-def _certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Issuetrak simulator (127.0.0.1)")])
+def write_self_signed(cert_path: Path, key_path: Path, names: list[str], *, common_name: str = "",
+                      ca: bool = False, days: int = 397) -> tuple[Path, Path]:
+    """Write a new key and a self-signed certificate for `names` (host names or IP addresses)."""
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    # Key first: a certificate on disk then always has its key beside it.
+    _write(key_path, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ), mode=0o600)
+    certificate = _certificate(key, names, common_name or names[0], ca=ca, days=days)
+    _write(cert_path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    return cert_path, key_path
+
+
+def _alt_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def _certificate(key: ec.EllipticCurvePrivateKey, names: list[str], common_name: str, *,
+                 ca: bool, days: int) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
-    alt_names = [x509.DNSName(host) for host in _HOSTS]
-    alt_names += [x509.IPAddress(ipaddress.ip_address(address)) for address in _ADDRESSES]
     return (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -50,9 +65,9 @@ def _certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=397))
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([_alt_name(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
