@@ -32,7 +32,7 @@ def main(total: int, trace_memory: bool) -> None:
                        token_fingerprint=template.token_fingerprint,
                        token_set_at=template.token_set_at,
                        expires_on=today + dt.timedelta(days=n % 730) if n % 10 else None,
-                       notify=[f"owner{n % 200}@example.com"]) for n in range(total))
+                       recipients=[f"owner{n % 200}@example.com"]) for n in range(total))
     Connection.objects.bulk_create(rows, batch_size=2000)
 
     if trace_memory:

@@ -19,7 +19,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ("hosting",)
     search_fields = ("label", "base_url", "token_name")
     # The ciphertext is never shown; tokens are set through the app's form or the CLI.
-    fields = ("label", "base_url", "token_name", "expires_on", "token_user", "hosting", "notify",
+    fields = ("label", "base_url", "token_name", "expires_on", "token_user", "hosting", "recipients",
               "token_fingerprint", "token_set_at", "created_by", "archived_at")
     readonly_fields = ("token_fingerprint", "token_set_at", "created_by", "archived_at")
 

@@ -62,7 +62,7 @@ def candidates(today: dt.date):
     # A connection still waiting for its token has nothing to expire yet.
     return Connection.objects.active().with_token().filter(in_window | never).only(
         "pk", "label", "base_url", "token_fingerprint", "token_name", "expires_on",
-        "expiry_thresholds", "notify",
+        "expiry_thresholds", "recipients",
     )
 
 

@@ -96,7 +96,7 @@ class ConnectionForm(forms.ModelForm):
                 f"{self.instance.token_fingerprint}, set on "
                 f"{timezone.localdate(self.instance.token_set_at):%Y-%m-%d})."
             )
-        recipients = self.instance.notify if self.instance.pk else (default_notify or [])
+        recipients = self.instance.recipients if self.instance.pk else (default_notify or [])
         self.initial["notify"] = ", ".join(recipients)
 
     def clean_label(self):
@@ -141,6 +141,7 @@ class ConnectionForm(forms.ModelForm):
         creating = self.instance.pk is None
         if self.cleaned_data.get("token"):
             self.instance.set_token(self.cleaned_data["token"])
+        self.instance.recipients = self.cleaned_data["notify"]
         connection = super().save(commit=commit)
         if creating:
             AuditEvent.objects.record(
@@ -164,7 +165,7 @@ def form_data_from(connection: Connection) -> dict:
         "token_user": connection.token_user,
         "hosting": connection.hosting,
         "issuetrak_version": connection.issuetrak_version,
-        "notify": ", ".join(connection.notify),
+        "notify": ", ".join(connection.recipients),
     }
 
 

@@ -54,7 +54,7 @@ def rows_for(connection, *, kind: str, summary: str, fix: str = "", threshold: i
     created_at = created_at or timezone.now()
     return [{"connection": connection.pk, "token_fingerprint": connection.token_fingerprint,
              "kind": kind, "threshold": threshold, "episode": episode, "channel": channel,
-             "recipients": connection.notify if channel == Channel.EMAIL else [],
+             "recipients": connection.recipients if channel == Channel.EMAIL else [],
              "summary": summary[:500], "fix": fix, "created_at": created_at, **extra}
             for channel in channels()]
 

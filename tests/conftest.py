@@ -64,7 +64,7 @@ def make_connection(db):
         fields.setdefault("base_url", "https://support.example.com")
         fields.setdefault("token_name", label)
         fields.setdefault("expires_on", timezone.localdate() + dt.timedelta(days=90))
-        fields.setdefault("notify", ["sam@example.com"])
+        fields.setdefault("recipients", ["sam@example.com"])
         connection = Connection(label=label, **fields)
         connection.set_token(token)
         connection.save()

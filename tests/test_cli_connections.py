@@ -35,7 +35,7 @@ def test_it_adds_a_connection_reading_the_token_from_stdin(db):
     assert zapier.reveal_token() == SECRET_TOKEN
     assert zapier.base_url == "https://support.example.com"
     assert zapier.hosting == Hosting.CLOUD
-    assert zapier.notify == ["sam@example.com", "ops@example.com"]
+    assert zapier.recipients == ["sam@example.com", "ops@example.com"]
     assert zapier.token_fingerprint in out and SECRET_TOKEN not in out
 
 

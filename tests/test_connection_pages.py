@@ -53,7 +53,7 @@ def test_it_adds_a_connection_with_the_token_encrypted(sam_client, sysadmin):
     assert zapier.base_url == "https://support.example.com/issuetrak"
     assert zapier.reveal_token() == SECRET_TOKEN
     assert zapier.token_fingerprint in response.content.decode()
-    assert zapier.notify == ["sam@example.com", "ops@example.com"]
+    assert zapier.recipients == ["sam@example.com", "ops@example.com"]
     assert zapier.created_by == sysadmin
     assert SECRET_TOKEN not in response.content.decode()
     assert "Connection “Zapier” saved." in response.content.decode()

@@ -94,9 +94,9 @@ def test_a_token_without_expiry_gets_one_advisory_not_a_daily_nag(make_connectio
 
 def test_the_digest_groups_every_due_connection_per_recipient(make_connection, on_day):
     on_day(TODAY)
-    expiring(make_connection, "Zapier", 7, notify=["sam@example.com", "ops@example.com"])
-    expiring(make_connection, "Reports", 1, notify=["sam@example.com"])
-    expiring(make_connection, "Later", 200, notify=["sam@example.com"])
+    expiring(make_connection, "Zapier", 7, recipients=["sam@example.com", "ops@example.com"])
+    expiring(make_connection, "Reports", 1, recipients=["sam@example.com"])
+    expiring(make_connection, "Later", 200, recipients=["sam@example.com"])
     expiry.scan()
 
     by_recipient = {m.to[0]: m for m in mail.outbox}
@@ -203,7 +203,7 @@ def test_the_scan_query_count_does_not_grow_with_connections(
     Connection.objects.bulk_create([
         Connection(label=f"c{n}", base_url=template.base_url, token_ciphertext=template.token_ciphertext,
                    token_fingerprint=template.token_fingerprint, token_set_at=template.token_set_at,
-                   expires_on=TODAY + dt.timedelta(days=n % 40), notify=["sam@example.com"])
+                   expires_on=TODAY + dt.timedelta(days=n % 40), recipients=["sam@example.com"])
         for n in range(1, count)
     ])
     with django_assert_num_queries(7):

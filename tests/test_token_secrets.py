@@ -62,7 +62,7 @@ def test_key_rotation_skips_connections_still_waiting_for_their_token(settings, 
     old_key = settings.TOKEN_ENCRYPTION_KEYS[0]
     make_connection("Zapier")
     Connection.objects.create(label="Onboarding", base_url="https://new.example.com",
-                              notify=["olive@example.com"])  # as onboarding staff add it
+                              recipients=["olive@example.com"])  # as onboarding staff add it
     new_key = Fernet.generate_key().decode()
     settings.TOKEN_ENCRYPTION_KEYS = [new_key, old_key]
     out = io.StringIO()

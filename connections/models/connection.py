@@ -68,7 +68,8 @@ class Connection(models.Model):
     expires_on = models.DateField("Expiration Date", null=True, blank=True, db_index=True)
     token_user = models.CharField("Token User", max_length=100, blank=True)
     hosting = models.CharField(max_length=20, choices=Hosting.choices, default=Hosting.SELF_HOSTED)
-    notify = models.JSONField("Notify", default=list, blank=True)
+    # The addresses warned about this connection (the form field and CLI option say "notify").
+    recipients = models.JSONField("Notify", default=list, blank=True)
     issuetrak_version = models.CharField("Issuetrak version", max_length=20, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_overall = models.CharField(

@@ -253,7 +253,7 @@ def _row(connection: Connection) -> dict:
         "expires_on": connection.expires_on.isoformat() if connection.expires_on else None,
         "hosting": connection.hosting,
         "issuetrak_version": connection.issuetrak_version,
-        "notify": connection.notify,
+        "notify": connection.recipients,
         "archived": connection.is_archived,
     }
 

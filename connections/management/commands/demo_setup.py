@@ -43,7 +43,7 @@ class Command(BaseCommand):
             connection = Connection.objects.with_label(spec["label"]).first()
             if connection is None:
                 connection = Connection(
-                    **spec, base_url=f"{simulator.rstrip('/')}/{site}", notify=[notify]
+                    **spec, base_url=f"{simulator.rstrip('/')}/{site}", recipients=[notify]
                 )
                 connection.set_token(DEMO_TOKEN)
                 connection.save()
