@@ -36,7 +36,7 @@ class StepStatus(models.TextChoices):
         return self in (StepStatus.FAIL, StepStatus.ERROR)
 
 
-# How the outcome of a run reads on the CLI, as an exit code.
+# The values a run's overall result can take (a step may also be skipped or error).
 OVERALL_STATUSES = (StepStatus.PASS, StepStatus.WARN, StepStatus.FAIL)
 
 

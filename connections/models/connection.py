@@ -33,6 +33,11 @@ class RotationRefused(Exception):
             message = "The new token passes with warnings: accept them to rotate."
         super().__init__(message)
 
+    @property
+    def only_warnings(self) -> bool:
+        """Accepting the warnings would let the rotation through."""
+        return self.overall == StepStatus.WARN
+
 
 @dataclass
 class Rotation:

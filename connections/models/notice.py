@@ -54,6 +54,10 @@ class Notice(models.Model):
     def is_sent(self) -> bool:
         return self.sent_at is not None
 
+    @property
+    def is_expiring(self) -> bool:
+        return self.kind == NoticeKind.EXPIRING
+
     def acknowledge(self, *, by, planned_on=None) -> None:
         """A sysadmin notes that rotation is planned (for `planned_on`); recorded in the trail."""
         self.acknowledged_at, self.acknowledged_by, self.planned_on = timezone.now(), by, planned_on
