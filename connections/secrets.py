@@ -1,4 +1,5 @@
-"""API tokens at rest: Fernet encryption with rotatable keys, fingerprints, input cleaning.
+"""API tokens at rest: Fernet encryption with rotatable keys, fingerprints, input cleaning
+(the rule itself lives in connections.issuetrak.rules).
 
 Keys come from settings.TOKEN_ENCRYPTION_KEYS, newest first. Fernet ciphertext carries no key
 id, so MultiFernet tries each key in turn; `reencrypt` moves a ciphertext to the newest key.
@@ -11,7 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-MAX_TOKEN_LENGTH = 1024
+from connections.issuetrak import rules
 
 
 @lru_cache(maxsize=4)
@@ -60,22 +61,8 @@ def fingerprint(raw: str) -> str:
 
 
 def clean_token(value: str | None) -> str:
-    """Strip surrounding whitespace, then reject empty, oversized or space-containing tokens."""
-    token = (value or "").strip()
-    if not token:
-        raise ValidationError("Paste the API token: it cannot be empty.", code="required")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise ValidationError(
-            f"That is not an API token: it is longer than {MAX_TOKEN_LENGTH} characters.",
-            code="max_length",
-        )
-    if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise ValidationError(
-            "An API token is one line with no spaces: copy only the New Token value.",
-            code="invalid",
-        )
-    if token[0] in "\"'" or token[-1] in "\"'":
-        raise ValidationError(
-            "Remove the quotes around the token: Issuetrak would reject it.", code="invalid"
-        )
-    return token
+    """The client package's token rule (strip, then refuse empty, long or spaced tokens)."""
+    try:
+        return rules.clean_token(value)
+    except rules.InputRefused as refused:
+        raise ValidationError(str(refused), code=refused.code) from None
