@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from connections import expiry, revalidation
+from connections.checks import TOKEN_KEYS
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, Hosting, Trigger
 from connections.rotation import RotationRefused, rotate_token
@@ -35,6 +36,9 @@ FIELD_OPTIONS = {
 
 class Command(BaseCommand):
     help = "Add, list, edit and archive Issuetrak connections."
+    # Only the token-key check: the full set imports the URLconf and every view and walks all
+    # models and admins, about a tenth of a second on each run of a command made for scripts.
+    requires_system_checks = [TOKEN_KEYS]
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
