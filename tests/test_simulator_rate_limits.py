@@ -141,6 +141,7 @@ def test_stats_report_each_site_by_application_url_with_peaks_and_refusals(sim):
     assert healthy["peaks"]["writes_per_second"] == 1 and healthy["writes"] == 1
     assert document["window_seconds"]["per_10_minutes"] == 600
     assert document == json.loads(json.dumps(sim.rate_stats()))
+    assert sim.windows_over() == [(sim.site_url("acme"), "per_minute", 5, 3.0)]
 
 
 def test_peak_reads_one_window_of_one_site_by_name_or_url(sim):
@@ -236,3 +237,14 @@ def test_the_command_takes_a_time_scale():
     assert simulator.limiter.window_seconds()["per_10_minutes"] == 1.0
     with pytest.raises(CommandError, match="--time-scale must be positive"):
         build_simulator(**vars(parser.parse_args(["--port", "0", "--time-scale", "0"])))
+
+
+def test_windows_over_names_each_window_past_a_share_of_its_limit(sim):
+    for _ in range(21):
+        get(sim, "healthy")  # 21 within a minute: a fifth of 100 is 20
+
+    over = sim.windows_over(0.2)
+
+    url = sim.site_url("healthy")
+    assert (url, "per_minute", 21, 20.0) in over and (url, "per_10_minutes", 21, 20.0) in over
+    assert [w for _, w, _, _ in over if w in ("per_hour", "per_12_hours")] == []  # 21 of 1000

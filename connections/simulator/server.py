@@ -24,7 +24,7 @@ from connections.simulator.ratelimit import WINDOW_NAMES, RateLimiter
 from connections.simulator.replies import Reply, error
 from connections.simulator.scenarios import INTEGRATION_IID, builtin_sites
 from connections.simulator.sites import SiteFileError, merge_sites, parse_sites, site_from_dict
-from connections.simulator.stats import rate_stats
+from connections.simulator.stats import rate_stats, windows_over
 from connections.simulator.tls import ensure_certificate
 
 logger = logging.getLogger(__name__)
@@ -132,6 +132,13 @@ class IssuetrakSimulator:
         The same document ``GET /_sim/stats`` answers.
         """
         return rate_stats(self.limiter, self.sites, self.site_url)
+
+    def windows_over(self, share: float = 1.0) -> list[tuple[str, str, int, float]]:
+        """(Application URL, window, peak, allowed) wherever a peak passed `share` of the site's limit.
+
+        ``assert sim.windows_over(0.2) == []`` proves every site got at most 20 % of every window.
+        """
+        return windows_over(self.rate_stats(), share)
 
     def peak(self, site: str, window: str) -> int:
         """The most requests `site` (a name or Application URL) received in any `window`-long window.

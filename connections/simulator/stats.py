@@ -29,6 +29,16 @@ def rate_stats(limiter: RateLimiter, sites: Mapping[str, Site], site_url: Callab
     return {"time_scale": limiter.time_scale, "window_seconds": limiter.window_seconds(), "sites": per_site}
 
 
+def windows_over(document: dict, share: float = 1.0) -> list[tuple[str, str, int, float]]:
+    """(Application URL, window, peak, allowed) wherever a site's peak passed `share` of its limit.
+
+    Empty means no site ever received more than that share of any window's limit.
+    """
+    return [(url, window, peak, site["limits"][window] * share)
+            for url, site in document["sites"].items()
+            for window, peak in site["peaks"].items() if peak > site["limits"][window] * share]
+
+
 def control(method: str, path: str, limiter: RateLimiter, sites: Mapping[str, Site],
             site_url: Callable[[str], str]) -> Reply:
     """Answer a request under ``/_sim``."""
