@@ -17,22 +17,26 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_ONLY = ("health_check", "dns.asyncresolver", "redis.asyncio")
 
 
-def imported_by(tmp_path, *args):
-    """The modules a real `manage.py` process imported (from ``-X importtime``), and its result."""
+def manage(tmp_path, *args, importtime=False):
+    """Run `manage.py` as a real process on a SQLite file in `tmp_path`."""
     env = os.environ | {"DATA_DIR": str(tmp_path), "DEBUG": "1", "CELERY_BROKER_URL": "memory://",
                         "DJANGO_SETTINGS_MODULE": "issuetrak_admin.settings"}
     env.pop("DATABASE_URL", None)
-    finished = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "manage.py"), *args],
-                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    flags = ["-X", "importtime"] if importtime else []
+    return subprocess.run([sys.executable, *flags, str(ROOT / "manage.py"), *args],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+
+def imported_by(tmp_path, *args):
+    """The modules a real `manage.py` process imported (from ``-X importtime``), and its result."""
+    finished = manage(tmp_path, *args, importtime=True)
     modules = {line.rsplit("|", 1)[-1].strip() for line in finished.stderr.splitlines()
                if line.startswith("import time:")}
     return modules, finished
 
 
 def test_a_connections_command_does_not_import_the_health_checks(tmp_path):
-    migrated = subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=tmp_path,
-                              env=os.environ | {"DATA_DIR": str(tmp_path), "DEBUG": "1"}, timeout=120,
-                              capture_output=True, text=True)
+    migrated = manage(tmp_path, "migrate", "-v0")
     assert migrated.returncode == 0, migrated.stderr
 
     modules, finished = imported_by(tmp_path, "connections", "list")
