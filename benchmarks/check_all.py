@@ -17,13 +17,16 @@ def main(total: int, slow: int, timeout: float) -> None:
     from connections.models import Connection
     from connections.runs import check_many
     from connections.simulator import IssuetrakSimulator
+    from connections.simulator.ratelimit import WINDOW_NAMES
 
     settings.ISSUETRAK_TIMEOUT_S = timeout
     with IssuetrakSimulator(slow_seconds=60) as sim:
         sites = ["slow"] * slow + ["healthy", "group-admin", "not-admin", "revoked-token"] * total
+        for name in set(sites):
+            # This measures concurrency, not pacing: the simulated sites' limits are raised out of reach.
+            sim.set_rate_limits(name, **dict.fromkeys(WINDOW_NAMES, 10**6))
         for n, site in enumerate(sites[:total]):
             connection = Connection(label=f"c{n}", base_url=sim.site_url(site), token_user="integration")
-            # one token per connection so the simulator's per-token rate limits apply per connection
             sim.add_token(site, f"token-{n}", user_iid=17)
             connection.set_token(f"token-{n}")
             connection.save()

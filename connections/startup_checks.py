@@ -5,8 +5,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from connections.secrets import _fernet
 
+# The tag lets a command run just this check (see `manage.py connections`); `manage.py check`,
+# runserver and migrate run it with all the others.
+TOKEN_KEYS = "token_keys"
 
-@register()
+
+@register(TOKEN_KEYS)
 def token_keys_usable(app_configs, **kwargs):
     try:
         _fernet()

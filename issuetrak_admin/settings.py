@@ -4,6 +4,7 @@ Development (DEBUG=1) generates SECRET_KEY and a token-encryption key once into 
 production has no default for either and refuses to start without them.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -51,9 +52,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_celery_beat",
-    "health_check",
     "connections",
 ]
+# django-health-check is not an installed app: importing it (dnspython, redis.asyncio) would cost
+# every process, commands included, though only /health/ uses it. Its page template is found here;
+# find_spec locates the package without importing it.
+HEALTH_CHECK_TEMPLATES = Path(find_spec("health_check").origin).parent / "templates"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -74,7 +78,7 @@ WSGI_APPLICATION = "issuetrak_admin.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", HEALTH_CHECK_TEMPLATES],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -207,10 +207,11 @@ def test_it_allows_only_5_searches_a_second(sim):
     assert 429 in statuses[5:]
 
 
-def test_it_counts_per_site_and_token(sim):
+def test_it_counts_per_site_whatever_the_token(sim):
     for _ in range(20):
         get(sim, "healthy", "/Authenticate/test")
     assert get(sim, "healthy", "/Authenticate/test").status_code == 429
+    assert get(sim, "healthy", "/Authenticate/test", headers={"X-Api-Key": "other"}).status_code == 429
     assert get(sim, "group-admin", "/Authenticate/test").status_code == 200
 
 

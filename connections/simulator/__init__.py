@@ -19,8 +19,11 @@ nothing (all **assumed**, like the client's reading of them):
   (and the checklist fails it on its groups' permissions); writes are not simulated.
 - API v2 not installed, an unknown site, or a path outside ``/api/v2``: IIS's HTML 404 page.
 - API v2 disabled: 403 with ``information[0].type == "ApiDisabled"``, before authentication.
-- Rate limits per (site, token): 20 requests/s, 5 writes/s, 100/min; 429 with ``Retry-After``
-  (whole seconds) and an error envelope.
+- Rate limits per site, shared by all its tokens: Issuetrak's six windows (20 requests/s,
+  5 writes/s, 100/min, 100/10 min, 1000/h, 1000/12 h); 429 with ``Retry-After`` (whole seconds)
+  and an error envelope. Every request reaching a site's API is counted with its peak per window:
+  ``sim.peak(url, "per_10_minutes")``, ``sim.rate_stats()`` or ``GET /_sim/stats`` (see
+  `connections.simulator.ratelimit` and `connections.simulator.stats`).
 """
 
 from connections.simulator.scenarios import GOOD_TOKEN

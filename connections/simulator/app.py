@@ -3,16 +3,18 @@
 The order mirrors a real self-hosted site: the web server (IIS) first decides whether an API v2
 application lives under ``/api/v2`` at all; then a scenario's behaviour applies (a delay, or a
 fixed answer: a redirect, another page, always 429, always 500); the application itself refuses
-when disabled, throttles, and only then authenticates the token (`api.handle`).
+when disabled, throttles, and only then authenticates the token (`api.handle`). Every request
+that reaches a site's API is counted for the rate-limit peaks, whatever it is answered;
+``/_sim/...`` is the simulator's own (`stats`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, unquote
 
-from connections.simulator import api
+from connections.simulator import api, stats
 from connections.simulator.ratelimit import RateLimiter
 from connections.simulator.replies import Reply, error, login_page, not_found_page, redirect
 from connections.simulator.sites import Site
@@ -33,19 +35,31 @@ def split_target(target: str) -> tuple[str, str, str]:
 class SimulatedIssuetrak:
     """All simulated sites behind one server, with shared rate-limit counters."""
 
-    def __init__(self, sites: dict[str, Site], slow_seconds: float, stopping: threading.Event):
+    def __init__(self, sites: dict[str, Site], slow_seconds: float, stopping: threading.Event,
+                 limiter: RateLimiter, site_url: Callable[[str], str]):
         self.sites = sites  # shared with IssuetrakSimulator, which may replace sites while serving
         self.slow_seconds = slow_seconds
-        self.limiter = RateLimiter()
+        self.limiter = limiter  # shared too: counts survive a restart until reset
+        self.site_url = site_url
         self._stopping = stopping
 
     def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply | None:
         """The reply to one request, or None when the server stops before a slow site answers."""
         site_name, path, query = split_target(target)
+        if site_name == stats.PREFIX:
+            return stats.control(method, path, self.limiter, self.sites, self.site_url)
         site = self.sites.get(site_name)
         api_path = _api_path(path)
         if site is None or not site.api_installed or api_path is None:
             return not_found_page()
+        self.limiter.receive(site.name, method)
+        reply = self._api_reply(site, method, api_path, query, headers, body, target)
+        if reply is not None and reply.status == 429:
+            self.limiter.note_refused(site.name)
+        return reply
+
+    def _api_reply(self, site: Site, method: str, api_path: str, query: str, headers: Mapping[str, str],
+                   body: bytes, target: str) -> Reply | None:
         if site.behaviour == "slow" and self._stopping.wait(self.slow_seconds):
             return None
         scripted = _scripted(site, target)
@@ -53,10 +67,10 @@ class SimulatedIssuetrak:
             return scripted
         if not site.api_enabled:
             return error(403, "ApiDisabled", "API v2 is disabled for this site.")
-        token = headers.get("X-Api-Key")
-        retry_after = self.limiter.hit(site.name, token, method)
+        retry_after = self.limiter.admit(site.name, method, site.rate_limits)
         if retry_after is not None:
             return _too_many(str(retry_after))
+        token = headers.get("X-Api-Key")
         return api.handle(site, method, api_path, parse_qs(query, keep_blank_values=True), token, body)
 
 

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from connections.simulator.app import SimulatedIssuetrak
+from connections.simulator.ratelimit import WINDOW_NAMES, RateLimiter
 from connections.simulator.replies import Reply, error
 from connections.simulator.scenarios import INTEGRATION_IID, builtin_sites
-from connections.simulator.sites import merge_sites, parse_sites
+from connections.simulator.sites import SiteFileError, merge_sites, parse_sites, site_from_dict
+from connections.simulator.stats import rate_stats, windows_over
 from connections.simulator.tls import ensure_certificate
 
 logger = logging.getLogger(__name__)
@@ -31,11 +33,14 @@ MAX_BODY = 1024 * 1024
 
 
 class IssuetrakSimulator:
-    """Issuetrak API v2 sites on one local port. Use `start()`/`stop()` or ``with``."""
+    """Issuetrak API v2 sites on one local port. Use `start()`/`stop()` or ``with``.
+
+    `time_scale` shortens every rate-limit window (600: the 10-minute window lasts one second).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
                  cert_dir: str | Path | None = None, extra_sites: list[dict[str, Any]] | None = None,
-                 slow_seconds: float = 30.0):
+                 slow_seconds: float = 30.0, time_scale: float = 1.0):
         self.host, self.tls, self.slow_seconds = host, tls, slow_seconds
         self._requested_port = port
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None  # None: a temporary one
@@ -43,8 +48,10 @@ class IssuetrakSimulator:
         # Sites are checked here, so a bad sites file fails before anything listens. The app
         # reads this very dict, so replacing a site changes what it serves from the next request.
         self.sites = merge_sites(builtin_sites(), parse_sites(extra_sites or []))
-        self._app = SimulatedIssuetrak(self.sites, slow_seconds, self._stopping)
+        self.limiter = RateLimiter(time_scale)
+        self._app = self._new_app()
         self._server: _Server | None = None
+        self._last_port: int | None = None  # kept after stop(), so stats still name their sites
         self._thread: threading.Thread | None = None
         self._temp_dir: tempfile.TemporaryDirectory | None = None
         self.cert_path: Path | None = None
@@ -63,6 +70,7 @@ class IssuetrakSimulator:
             server.server_close()
             raise
         self._server = server
+        self._last_port = server.server_address[1]
         # A short poll interval: shutdown() waits up to one interval for serve_forever to notice.
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="issuetrak-simulator",
@@ -85,7 +93,7 @@ class IssuetrakSimulator:
             self._temp_dir.cleanup()
             self._temp_dir = None
         self._stopping = threading.Event()
-        self._app = SimulatedIssuetrak(self.sites, self.slow_seconds, self._stopping)
+        self._app = self._new_app()
 
     def add_token(self, site: str, token: str, user_iid: int = INTEGRATION_IID) -> None:
         """Make `token` valid on `site` for a user (default ``integration``), as creating one does.
@@ -106,15 +114,48 @@ class IssuetrakSimulator:
         self.sites[site] = replace(current, tokens=tokens, revoked_tokens=(*current.revoked_tokens, token))
 
     def reset_rate_limits(self) -> None:
-        """Forget all rate-limit counts (tests that send many requests call this)."""
-        self._app.limiter.reset()
+        """Forget all rate-limit counts and peaks (tests that send many requests call this)."""
+        self.limiter.reset()
+
+    def set_rate_limits(self, site: str, **limits: int) -> None:
+        """Change some of `site`'s limits by window name (``per_minute=5``), from the next request."""
+        current = self.sites[site]
+        try:
+            checked = site_from_dict({"name": site, "rate_limits": {**current.rate_limits, **limits}})
+        except SiteFileError as exc:
+            raise ValueError(str(exc)) from None
+        self.sites[site] = replace(current, rate_limits=checked.rate_limits)
+
+    def rate_stats(self) -> dict[str, Any]:
+        """Per site that was called, by Application URL: requests, writes, 429s, peak per window, limits.
+
+        The same document ``GET /_sim/stats`` answers.
+        """
+        return rate_stats(self.limiter, self.sites, self.site_url)
+
+    def windows_over(self, share: float = 1.0) -> list[tuple[str, str, int, float]]:
+        """(Application URL, window, peak, allowed) wherever a peak passed `share` of the site's limit.
+
+        ``assert sim.windows_over(0.2) == []`` proves every site got at most 20 % of every window.
+        """
+        return windows_over(self.rate_stats(), share)
+
+    def peak(self, site: str, window: str) -> int:
+        """The most requests `site` (a name or Application URL) received in any `window`-long window.
+
+        `window` is a rate-limit window name: ``per_second``, ``writes_per_second``, ``per_minute``,
+        ``per_10_minutes``, ``per_hour`` or ``per_12_hours``.
+        """
+        if window not in WINDOW_NAMES:
+            raise ValueError(f"unknown window {window!r}; one of {', '.join(WINDOW_NAMES)}")
+        return self.limiter.stats(self._site_name(site))["peaks"][window]
 
     @property
     def port(self) -> int:
-        """The port actually bound (useful with ``port=0``)."""
-        if self._server is None:
+        """The port bound (useful with ``port=0``); after stop(), the one it had."""
+        if self._server is None and self._last_port is None:
             raise RuntimeError("The simulator is not running; call start() first.")
-        return self._server.server_address[1]
+        return self._last_port
 
     @property
     def root_url(self) -> str:
@@ -132,6 +173,18 @@ class IssuetrakSimulator:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+    def _new_app(self) -> SimulatedIssuetrak:
+        return SimulatedIssuetrak(self.sites, self.slow_seconds, self._stopping, self.limiter, self.site_url)
+
+    def _site_name(self, site: str) -> str:
+        """A site name from a name or an Application URL of this simulator."""
+        if "://" not in site:
+            return site
+        prefix = self.root_url + "/"
+        if not site.startswith(prefix):
+            raise ValueError(f"{site} is not a site of this simulator ({self.root_url})")
+        return site.removeprefix(prefix).rstrip("/")
 
     def _tls_context(self) -> ssl.SSLContext:
         folder = self._cert_dir

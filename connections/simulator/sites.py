@@ -21,13 +21,15 @@ One site::
       ],
       "tokens": {"acme-token": 17},
       "revoked_tokens": ["old-acme-token"],
-      "settings": {"listSize": 50}
+      "settings": {"listSize": 50},
+      "rate_limits": {"per_10_minutes": 1000}
     }
 
 Site keys:
 
-- ``name`` (required): letters, digits, ``.``, ``_``, ``-``. The site's Application URL is
-  ``{root}/{name}`` and its API ``{root}/{name}/api/v2``.
+- ``name`` (required): letters, digits, ``.``, ``_``, ``-``, not starting with ``_`` (``/_sim``
+  is the simulator's own). The site's Application URL is ``{root}/{name}`` and its API
+  ``{root}/{name}/api/v2``.
 - ``description``: one line shown by the management command (default empty).
 - ``flags.api_installed`` (default true): false makes every path answer the web server's HTML 404.
 - ``flags.api_enabled`` (default true): false makes every API path answer 403 ``ApiDisabled``.
@@ -46,6 +48,9 @@ Site keys:
   but the management command shows them as the token to try.
 - ``settings``: overrides of the ``GET /System/Settings`` values (booleans, and ``listSize``
   25–100, which is also the default page size).
+- ``rate_limits``: raised (or lowered) limits for some of the site's rate-limit windows, by name:
+  ``per_second`` (default 20), ``writes_per_second`` (5), ``per_minute`` (100),
+  ``per_10_minutes`` (100), ``per_hour`` (1000), ``per_12_hours`` (1000); positive integers.
 
 Unknown keys are errors, so a typo (``"isadmin"``) is reported rather than silently ignored.
 """
@@ -60,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from connections.simulator.permissions import PERMISSIONS
+from connections.simulator.ratelimit import WINDOW_NAMES
 
 BEHAVIOURS = frozenset({"slow", "rate_limited", "server_error", "garbage", "redirect_away"})
 
@@ -76,8 +82,9 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "listSize": 25,
 }
 
-_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-_SITE_KEYS = {"name", "description", "flags", "users", "groups", "tokens", "revoked_tokens", "settings"}
+_NAME = re.compile(r"^[A-Za-z0-9.-][A-Za-z0-9._-]*$")
+_SITE_KEYS = {"name", "description", "flags", "users", "groups", "tokens", "revoked_tokens", "settings",
+              "rate_limits"}
 _FLAG_KEYS = {"api_installed", "api_enabled", "behaviour"}
 # JSON key → (attribute, type, default); `...` marks a required key.
 _USER_FIELDS = {
@@ -140,6 +147,7 @@ class Site:
     tokens: Mapping[str, int] = field(default_factory=dict)
     revoked_tokens: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    rate_limits: Mapping[str, int] = field(default_factory=dict)  # window name → limit, overriding defaults
 
     def user(self, iid: int) -> User | None:
         """The user with this iid, or None."""
@@ -198,7 +206,8 @@ def site_from_dict(data: Any, where: str = "site") -> Site:
     data = _mapping(data, where, _SITE_KEYS)
     name = _required(data, "name", str, where)
     if not _NAME.match(name):
-        raise SiteFileError(f"{where}.name: {name!r} may hold only letters, digits, '.', '_' and '-'")
+        raise SiteFileError(f"{where}.name: {name!r} may hold only letters, digits, '.', '_' and '-', "
+                            "and may not start with '_'")
     flags = _flags(data.get("flags", {}), f"{where}.flags")
     groups = tuple(_group(g, f"{where}.groups[{n}]") for n, g in enumerate(_list(data, "groups", where)))
     users = tuple(_user(u, f"{where}.users[{n}]") for n, u in enumerate(_list(data, "users", where)))
@@ -210,6 +219,7 @@ def site_from_dict(data: Any, where: str = "site") -> Site:
         tokens=_tokens(data.get("tokens", {}), f"{where}.tokens"),
         revoked_tokens=tuple(_strings(data.get("revoked_tokens", []), f"{where}.revoked_tokens")),
         settings=_settings(data.get("settings", {}), f"{where}.settings"),
+        rate_limits=_rate_limits(data.get("rate_limits", {}), f"{where}.rate_limits"),
         **flags,
     )
     _check_references(site, where)
@@ -268,6 +278,14 @@ def _settings(data: Any, where: str) -> dict[str, Any]:
     if not 25 <= data.get("listSize", 25) <= 100:
         raise SiteFileError(f"{where}.listSize: must be between 25 and 100")
     return {**DEFAULT_SETTINGS, **data}
+
+
+def _rate_limits(data: Any, where: str) -> dict[str, int]:
+    data = _mapping(data, where, set(WINDOW_NAMES))
+    for key, value in data.items():
+        if not _is(value, int) or value < 1:
+            raise SiteFileError(f"{where}.{key}: expected a positive integer")
+    return dict(data)
 
 
 def _check_references(site: Site, where: str) -> None:
