@@ -8,34 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# The 60 values of the OpenAPI `Permissions` enum, in the document's order (one list, the catalogue's).
+from connections.permissions.catalogue import ENUM as PERMISSIONS
+
 if TYPE_CHECKING:
     from connections.simulator.sites import Site, User
 
-# The `Permissions` enum of the OpenAPI document, in its order (60 values). A test checks that
-# this copy still matches the document.
-PERMISSIONS = (
-    "CanManageBilling", "CanManageAssets", "CanManageSurveys", "CanManageProjects",
-    "CanManageUsersInOrganization", "CanAssignIssues", "CanBeAssignedIssues",
-    "CanSelfAssignIssuesInUnassignedQueue", "CanSubmitIssuesOnBehalfOfOthers", "IsAdmin",
-    "CanAssignNextActionOnIssues", "CanBeAssignedNextActionOnIssues", "IsReadOnlyAdmin",
-    "ReadOnlyAccessToAssets", "CanInteractWithPrivateNotesOnIssues",
-    "CanInteractWithPrivateUserDefinedFieldsOnIssues", "CanSelectPrivateIssueTemplates",
-    "CanViewAssignmentInformationInIssuesAndEmailNotifications", "CanSeeIssuesSubmittedByOthers",
-    "CanViewPrivateKnowledgeBaseArticles", "CanMaintainKnowledgeBaseArticles",
-    "CanMaintainKnowledgeBaseCategories", "CanMaintainCustomRecordTableRecords", "CanChangePassword",
-    "ShouldBeNotifiedOfAllIssueEscalations", "ShouldBeNotifiedOfAllUnassignedIssueSubmissions",
-    "ShouldBeNotifiedOfAllIssueNotes", "CanAddNotesOnClosedIssues", "CanCloseIssues",
-    "ShouldRestrictAbilityToCloseIssuesToThoseSubmittedByThisUser", "CanDeleteIssuesAndTheirAttachments",
-    "CanEditIssues", "CanEnterLaborHoursViaIssueNotesAndCompletedTasks", "CanEnterBillingLineItemsOnIssues",
-    "CanSetIssueSubmittedDateWhenSubmittingIssues", "CanEditIssueClosedDate",
-    "CanEditFirstResponseTimeForIssues", "CanSelectPriorityOnIssues", "CanSelectSeverityOnIssues",
-    "CanSelectSubstatusOnIssues", "CanSelectAssetOnIssues", "CanSelectIssueTemplatesWhenSubmittingIssues",
-    "CanViewCalendar", "CanViewDashboard", "CanViewKnowledgeBase", "CanViewIssueHub", "CanViewProjects",
-    "CanViewReports", "CanViewSearchIssues", "CanViewSubmitIssue", "CanMaintainSharedSavedSearches",
-    "CanMaintainReportWriterReportsAndQueries", "CanRunSummaryReports", "SuppressAllEmail",
-    "CanAssignTasks", "CanBeAssignedTasks", "CanViewTasksInIssues", "CanEditTasksInIssues", "CanUseApiV2",
-    "CanUseQuickNotes",
-)  # fmt: skip
+__all__ = ["PERMISSIONS", "can_read_administration", "can_use_api", "is_administrator", "permissions_of"]
 
 
 def permissions_of(site: Site, user: User) -> set[str]:
