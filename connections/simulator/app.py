@@ -37,6 +37,7 @@ class SimulatedIssuetrak:
         self.sites = sites  # shared with IssuetrakSimulator, which may replace sites while serving
         self.slow_seconds = slow_seconds
         self.limiter = RateLimiter()
+        self._write_lock = threading.Lock()
         self._stopping = stopping
 
     def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply | None:
@@ -57,7 +58,15 @@ class SimulatedIssuetrak:
         retry_after = self.limiter.hit(site.name, token, method)
         if retry_after is not None:
             return _too_many(str(retry_after))
-        return api.handle(site, method, api_path, parse_qs(query, keep_blank_values=True), token, body)
+        return api.handle(site, method, api_path, parse_qs(query, keep_blank_values=True), token, body,
+                          commit=lambda change: self._commit(site.name, change))
+
+    def _commit(self, name: str, change):
+        """Apply a write to the site as it is now (not as the request first saw it), one at a time."""
+        with self._write_lock:
+            site, result = change(self.sites[name])
+            self.sites[name] = site
+        return result
 
 
 def _api_path(path: str) -> str | None:

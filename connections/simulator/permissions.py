@@ -32,7 +32,7 @@ def can_read_administration(site: Site, user: User) -> bool:
     """May see the Administration screens (and so the Users, Groups and Settings reads).
 
     A read-only administrator can read everything a full one can; only writes need
-    `is_administrator`. The simulator serves no writes, so this is the rule its reads use.
+    `is_administrator` (see `connections.simulator.writes`).
     """
     granted = permissions_of(site, user)
     return user.is_sys_admin or bool(granted & {"IsAdmin", "IsReadOnlyAdmin"})

@@ -115,6 +115,8 @@ class User:
     can_login: bool = True
     email: str = ""
     groups: tuple[int, ...] = ()
+    # Record fields a simulated write has set; they override the generated ones (see `records`).
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class Group:
     iid: int
     name: str
     permissions: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False)  # as on `User`
 
 
 @dataclass(frozen=True)
