@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connections.permissions import CATALOGUE, CONFLICTS, PREREQUISITES, SECTIONS, plan, violations
@@ -13,6 +13,9 @@ from tests.test_simulator_openapi import OPENAPI_PATH, load_openapi
 
 ALL = sorted(CATALOGUE)
 permission_sets = st.lists(st.sampled_from(ALL), max_size=25)
+# No per-example deadline: the machine is shared, and a slow example is no planner bug.
+settings.register_profile("shared-machine", deadline=None, max_examples=200)
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="module")
