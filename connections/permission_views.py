@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from connections.access import ROLES, require_role
 from connections.permissions import CATALOGUE, CONFLICTS, PREREQUISITES, SECTIONS, plan
+from connections.permissions.catalogue import OVERRIDES
 
 FIELD = "permission"
 
@@ -19,5 +20,5 @@ def permission_planner(request):
         return render(request, "connections/_permission_plan.html", context)
     sections = [(name, [CATALOGUE[v] for v in values]) for name, values in SECTIONS.items()]
     return render(request, "connections/permissions.html", context | {
-        "sections": sections, "prerequisites": PREREQUISITES, "conflicts": CONFLICTS,
+        "sections": sections, "prerequisites": PREREQUISITES, "conflicts": CONFLICTS, "overrides": OVERRIDES,
     })

@@ -72,3 +72,13 @@ def test_ticking_boxes_in_chromium_shows_the_plan_live(live_server, viewer):
         assert "permission=IsAdmin" in page.url  # the plan can be linked to
         screenshot(page, "permission-planner")
         context.close()
+
+
+def test_it_shows_each_rule_with_its_source(client, viewer):
+    client.force_login(viewer)
+
+    page = client.get(URL).content.decode()
+
+    assert "<code>IsAdmin</code> and <code>IsReadOnlyAdmin</code> conflict; <code>IsAdmin</code> wins" in page
+    assert "<code>IsReadOnlyAdmin</code> overrides <code>IsAdmin</code>" in page
+    assert "Using Zapier with Issuetrak" in page

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connections.permissions import CATALOGUE, CONFLICTS, PREREQUISITES, SECTIONS, plan, violations
-from connections.permissions.catalogue import DERIVED
+from connections.permissions import CATALOGUE, CONFLICTS, PREREQUISITES, SECTIONS, effective, plan, violations
+from connections.permissions.catalogue import DERIVED, OVERRIDES
 from connections.permissions.planner import UnknownPermission
 from tests.test_simulator_openapi import OPENAPI_PATH, load_openapi
 
@@ -46,7 +46,7 @@ def test_published_names_appear_in_their_sources(enum):
 
 
 def test_every_rule_has_its_source_sentence_and_known_values():
-    for rule in [*PREREQUISITES, *CONFLICTS]:
+    for rule in [*PREREQUISITES, *CONFLICTS, *OVERRIDES]:
         assert rule.sentence.endswith(".") and rule.source
         assert set(vars(rule).values()) & set(CATALOGUE)
     # A prerequisite that a conflict removes would make the rules contradict each other.
@@ -127,3 +127,11 @@ def test_a_plan_serialises_as_the_cli_prints_it():
 
     assert document == {"permissions": ["IsAdmin"], "changes": [{
         "permission": "IsReadOnlyAdmin", "action": "removed", "reason": document["changes"][0]["reason"]}]}
+
+
+def test_across_groups_the_read_only_permission_wins():
+    # The opposite of a group repair: a user with IsAdmin from one group and IsReadOnlyAdmin from
+    # another is a read-only administrator.
+    assert effective({"IsAdmin", "IsReadOnlyAdmin", "CanUseApiV2"}) == {"IsReadOnlyAdmin", "CanUseApiV2"}
+    assert effective({"CanManageAssets", "ReadOnlyAccessToAssets"}) == {"ReadOnlyAccessToAssets"}
+    assert effective({"IsAdmin", "CanUseApiV2"}) == {"IsAdmin", "CanUseApiV2"}

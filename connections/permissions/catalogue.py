@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 OPENAPI = "Issuetrak API v2 OpenAPI document"
+API_NOTES = "Issuetrak API v2 facts (shared/issuetrak-api-v2.md)"
 HELP_ARTICLE = "Issuetrak help article \"Using Zapier with Issuetrak\""
 DERIVED = "derived from the enum name"
 
@@ -81,6 +82,16 @@ ENUM = (
     "CanAssignTasks", "CanBeAssignedTasks", "CanViewTasksInIssues", "CanEditTasksInIssues", "CanUseApiV2",
     "CanUseQuickNotes",
 )  # fmt: skip
+
+@dataclass(frozen=True)
+class Override:
+    """In a user's combined permissions, `overriding` cancels `cancelled` (unlike a group repair)."""
+
+    overriding: str
+    cancelled: str
+    source: str
+    sentence: str
+
 
 # The published names: value → (name, source).
 _PUBLISHED = {
@@ -156,6 +167,16 @@ CONFLICTS: tuple[Conflict, ...] = (
         "CanManageAssets", "ReadOnlyAccessToAssets", HELP_ARTICLE,
         "Given both maintain and read-only access to Asset Management, Zapier grants the maintain "
         "permission, because it gives the greater level of access."),
+)
+
+# A user's rights are the union of its groups'; across groups the read-only permission wins.
+OVERRIDES: tuple[Override, ...] = (
+    Override(
+        "IsReadOnlyAdmin", "IsAdmin", API_NOTES,
+        "Read-only Administration access overrides the maintain permission a user has from any group."),
+    Override(
+        "ReadOnlyAccessToAssets", "CanManageAssets", API_NOTES,
+        "Read-only Asset Management access overrides the maintain permission likewise."),
 )
 
 _ACRONYMS = {"Api": "API", "V2": "v2"}

@@ -4,6 +4,7 @@
 then adds missing prerequisites, repeating until nothing changes. Every change names its rule,
 so a repair (or a person) can show the reason before anything is sent to Issuetrak.
 `violations()` is the raw API's view of the same rules: what it would refuse with a 400.
+`effective()` is the other direction, for a *user*: across groups the read-only permission wins.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from connections.permissions.catalogue import CATALOGUE, CONFLICTS, PREREQUISITES, name_of
+from connections.permissions.catalogue import CATALOGUE, CONFLICTS, OVERRIDES, PREREQUISITES, name_of
 
 ADDED = "added"
 REMOVED = "removed"
@@ -85,6 +86,12 @@ def violations(permissions: Iterable[str]) -> list[str]:
         for p in PREREQUISITES if p.permission in granted and p.requires not in granted
     ]
     return messages
+
+
+def effective(granted: Iterable[str]) -> set[str]:
+    """What a user may really do with the union of its groups' permissions: read-only overrides applied."""
+    granted = set(granted)
+    return granted - {o.cancelled for o in OVERRIDES if o.overriding in granted}
 
 
 def _conflict_removals(current: set[str]) -> list[Change]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 # The 60 values of the OpenAPI `Permissions` enum, in the document's order (one list, the catalogue's).
+from connections.permissions import effective
 from connections.permissions.catalogue import ENUM as PERMISSIONS
 
 if TYPE_CHECKING:
@@ -24,8 +25,7 @@ def permissions_of(site: Site, user: User) -> set[str]:
 
 def is_administrator(site: Site, user: User) -> bool:
     """May maintain Administration: Sys Admin, or `IsAdmin` without the overriding `IsReadOnlyAdmin`."""
-    granted = permissions_of(site, user)
-    return user.is_sys_admin or ("IsAdmin" in granted and "IsReadOnlyAdmin" not in granted)
+    return user.is_sys_admin or "IsAdmin" in effective(permissions_of(site, user))
 
 
 def can_read_administration(site: Site, user: User) -> bool:
