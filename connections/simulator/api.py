@@ -38,10 +38,6 @@ from connections.simulator.writes import (
 Commit = Callable[[Callable[[Site], tuple[Site, Any]]], Any]
 
 
-def _read_only(change):
-    raise ApiError(405, "MethodNotAllowed", "This simulator was started without write support.")
-
-
 @dataclass(frozen=True)
 class Call:
     """One authenticated request, as an endpoint sees it."""
@@ -51,11 +47,11 @@ class Call:
     query: Mapping[str, list[str]]
     body: bytes
     params: Mapping[str, str]
-    commit: Commit = _read_only
+    commit: Commit
 
 
 def handle(site: Site, method: str, api_path: str, query: Mapping[str, list[str]], token: str | None,
-           body: bytes, commit: Commit = _read_only) -> Reply:
+           body: bytes, commit: Commit) -> Reply:
     """Answer one request to ``{site}/api/v2/{api_path}``."""
     user = site.token_user(token)
     # An inactive user cannot authenticate, whatever its token: same answer as a wrong token.
