@@ -1,11 +1,12 @@
 from django.urls import path
 
-from connections import views
+from connections import permission_views, views
 
 app_name = "connections"
 urlpatterns = [
     path("", views.connection_list, name="list"),
     path("audit/", views.audit_trail, name="audit"),
+    path("permissions/", permission_views.permission_planner, name="permissions"),
     path("connections/add/", views.connection_add, name="add"),
     path("connections/<uuid:public_id>/", views.connection_detail, name="detail"),
     path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),

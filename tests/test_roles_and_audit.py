@@ -17,6 +17,7 @@ def urls_for(connection, notice):
     return {
         # name: (url, methods allowed per role)
         "list": reverse("connections:list"),
+        "permissions": reverse("connections:permissions"),
         "detail": reverse("connections:detail", args=[c]),
         "history": reverse("connections:history", args=[c]),
         "run": reverse("connections:run", args=[c, run.public_id]),
@@ -33,7 +34,7 @@ def urls_for(connection, notice):
     }
 
 
-READ = {"list", "detail", "history", "run", "onboarding"}
+READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
 RUN = {"check", "confirm"}
 MANAGE = {"add", "edit", "archive", "rotate", "acknowledge", "audit", "roles"}
 

@@ -14,7 +14,7 @@ import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from connections.simulator import IssuetrakSimulator
+from connections.simulator import IssuetrakSimulator, bodies
 from connections.simulator.permissions import PERMISSIONS
 
 
@@ -45,14 +45,19 @@ def _with_nulls(node):
     return converted
 
 
-@pytest.fixture(scope="module")
-def openapi():
+def load_openapi():
+    """The OpenAPI document as JSON Schema; skips the test when it is missing (fails under CI)."""
     if not OPENAPI_PATH.exists():
         message = f"the OpenAPI document is missing: {OPENAPI_PATH}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
     return _with_nulls(json.loads(OPENAPI_PATH.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    return load_openapi()
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +208,76 @@ def test_it_uses_only_permissions_from_the_documented_enum(sim, openapi):
     groups = call(sim, "GET", "/Groups?PageSize=100").json()["values"]
 
     assert {p for group in groups for p in group["permissions"]} <= set(documented)
+
+
+GROUP = {"name": "API integration", "primaryOrganizationIid": 1, "isAgentOnly": True,
+         "permissions": ["IsAdmin", "CanUseApiV2"]}
+USER = {"displayName": "Integration, API", "firstName": "API", "lastName": "Integration",
+        "homePage": "IssueHub", "redirectAfterIssueSubmit": "IssueView", "primaryOrganizationIid": 1,
+        "timeZone": "EST", "isAgent": True, "isActive": True, "canLogin": False,
+        "email": "integration@example.com", "issueHubViewIid": None,
+        "udfs": {"textFields": [], "dateFields": [], "listFields": []}}
+# (method, template, path, request body, status, site). Writes go to their own simulator, below.
+WRITES = [
+    ("POST", "/Groups", "/Groups", GROUP, 201, "healthy"),
+    ("PUT", "/Groups/{iid}", "/Groups/6", {**GROUP, "name": "API Integrations", "isActive": False}, 200,
+     "healthy"),
+    ("PUT", "/Users/{iid}", "/Users/17", USER, 200, "healthy"),
+    ("POST", "/Users/{iid}/Memberships/Groups", "/Users/17/Memberships/Groups", [{"groupIid": 7}], 201,
+     "healthy"),
+    ("DELETE", "/Users/{iid}/Memberships/Groups", "/Users/3/Memberships/Groups", [{"groupIid": 4}], 200,
+     "healthy"),
+    ("POST", "/Groups", "/Groups", {**GROUP, "permissions": ["IsAdmin", "IsReadOnlyAdmin"]}, 400, "healthy"),
+    ("PUT", "/Groups/{iid}", "/Groups/6", {**GROUP, "permissions": ["CanBeAssignedIssues"]}, 400, "healthy"),
+    ("PUT", "/Groups/{iid}", "/Groups/999", GROUP, 404, "healthy"),
+    ("PUT", "/Users/{iid}", "/Users/999", USER, 404, "healthy"),
+    ("POST", "/Groups", "/Groups", GROUP, 403, "read-only-admin"),
+    ("PUT", "/Users/{iid}", "/Users/17", USER, 403, "not-admin"),
+    ("DELETE", "/Users/{iid}/Memberships/Groups", "/Users/999/Memberships/Groups", [{"groupIid": 4}], 404,
+     "healthy"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def writable_sim():
+    with IssuetrakSimulator() as simulator:
+        yield simulator
+
+
+def request_schema(openapi, template, method):
+    return openapi["paths"][template][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize(("method", "template", "path", "body", "status", "site"), WRITES)
+def test_writes_take_documented_bodies_and_answer_documented_replies(writable_sim, openapi, registry, method,
+                                                                     template, path, body, status, site):
+    schema = request_schema(openapi, template, method)
+    assert_matches(registry, {"$ref": DOC_URI + schema["$ref"]} if "$ref" in schema else
+                   {**schema, "items": {"$ref": DOC_URI + schema["items"]["$ref"]}}, body)
+
+    response = call(writable_sim, method, path, site=site, json=body)
+
+    assert response.status_code == status, response.text
+    assert_matches(registry, response_schema(openapi, template, method, status), response.json())
+
+
+@pytest.mark.parametrize(("schema_name", "spec", "required"), [
+    ("CreateGroup", bodies.CREATE_GROUP, bodies.GROUP_REQUIRED),
+    ("UpdateGroup", bodies.UPDATE_GROUP, bodies.GROUP_REQUIRED),
+    ("UpdateUser", bodies.UPDATE_USER, bodies.USER_REQUIRED),
+])  # fmt: skip
+def test_the_simulator_checks_the_fields_the_document_defines(openapi, schema_name, spec, required):
+    schema = openapi["components"]["schemas"][schema_name]
+
+    assert schema["additionalProperties"] is False
+    assert set(spec) == set(schema["properties"])
+    assert sorted(required) == sorted(schema["required"])
+    for name, prop in schema["properties"].items():
+        assert spec[name].max_length == prop.get("maxLength", spec[name].max_length), name
+        assert spec[name].nullable == ("null" in prop.get("type", [])), name
+        if "$ref" in prop and "enum" in (target := _component(openapi, prop["$ref"])):
+            assert spec[name].choices == tuple(target["enum"]), name
+
+
+def _component(openapi, ref):
+    return openapi["components"]["schemas"][ref.rsplit("/", 1)[-1]]

@@ -16,7 +16,11 @@ nothing (all **assumed**, like the client's reading of them):
   whose user has neither ``CanUseApiV2`` nor Sys Admin answers 403.
 - Reads of System/Settings, Users and Groups need the Administration screens: Sys Admin,
   ``IsAdmin`` or ``IsReadOnlyAdmin``. A read-only administrator therefore reads everything
-  (and the checklist fails it on its groups' permissions); writes are not simulated.
+  (and the checklist fails it on its groups' permissions). Writes (``POST /Groups``,
+  ``PUT /Groups/{iid}``, ``PUT /Users/{iid}``, ``POST``/``DELETE /Users/{iid}/Memberships/Groups``)
+  need Sys Admin or ``IsAdmin`` without ``IsReadOnlyAdmin``; a PUT replaces the object (fields left
+  out become empty, ``isActive`` true), and every refusal is a 400 ``Validation`` envelope (see
+  `connections.simulator.writes`). Writes change `IssuetrakSimulator.sites` in memory only.
 - API v2 not installed, an unknown site, or a path outside ``/api/v2``: IIS's HTML 404 page.
 - API v2 disabled: 403 with ``information[0].type == "ApiDisabled"``, before authentication.
 - Rate limits per site, shared by all its tokens: Issuetrak's six windows (20 requests/s,

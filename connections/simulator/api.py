@@ -2,8 +2,8 @@
 
 Reached only once the site is known to have API v2 installed and enabled (see `app`). Paths are
 matched case-insensitively, as ASP.NET routes are (Issuetrak's own help writes
-``/users/23/memberships/groups``). Only reads are simulated; another method on a known path
-answers 405.
+``/users/23/memberships/groups``). The writes live in `writes`; a method no route has for a known
+path answers 405.
 """
 
 from __future__ import annotations
@@ -26,6 +26,16 @@ from connections.simulator.permissions import can_read_administration, can_use_a
 from connections.simulator.records import group_record, membership_records, settings_record, user_record
 from connections.simulator.replies import ApiError, Reply, error, success, trace_only, unauthorized
 from connections.simulator.sites import Group, Site, User
+from connections.simulator.writes import (
+    add_user_groups,
+    create_group,
+    remove_user_groups,
+    update_group,
+    update_user,
+)
+
+# Applies a change to the site as it is now, stores the new site, and returns the change's result.
+Commit = Callable[[Callable[[Site], tuple[Site, Any]]], Any]
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,11 @@ class Call:
     query: Mapping[str, list[str]]
     body: bytes
     params: Mapping[str, str]
+    commit: Commit
 
 
 def handle(site: Site, method: str, api_path: str, query: Mapping[str, list[str]], token: str | None,
-           body: bytes) -> Reply:
+           body: bytes, commit: Commit) -> Reply:
     """Answer one request to ``{site}/api/v2/{api_path}``."""
     user = site.token_user(token)
     # An inactive user cannot authenticate, whatever its token: same answer as a wrong token.
@@ -52,7 +63,7 @@ def handle(site: Site, method: str, api_path: str, query: Mapping[str, list[str]
         endpoint, params, administration = _route(method, api_path.strip("/"))
         if administration and not can_read_administration(site, user):
             raise ApiError(403, "Authorization", "The user does not have permission to perform this action.")
-        return endpoint(Call(site, user, query, body, params))
+        return endpoint(Call(site, user, query, body, params, commit))
     except ApiError as exc:
         return exc.reply()
 
@@ -122,28 +133,34 @@ ROUTES: list[tuple[str, str, Endpoint, bool]] = [
     ("POST", "users/search", search_users, True),
     ("GET", f"users/{_IID}", get_user, True),
     ("GET", f"users/{_IID}/memberships/groups", get_user_groups, True),
+    ("PUT", f"users/{_IID}", update_user, True),
+    ("POST", f"users/{_IID}/memberships/groups", add_user_groups, True),
+    ("DELETE", f"users/{_IID}/memberships/groups", remove_user_groups, True),
     ("GET", "groups", list_groups, True),
+    ("POST", "groups", create_group, True),
     ("POST", "groups/search", search_groups, True),
     ("GET", f"groups/{_IID}", get_group, True),
+    ("PUT", f"groups/{_IID}", update_group, True),
 ]
 _COMPILED = [(method, re.compile(path, re.IGNORECASE), endpoint, admin)
              for method, path, endpoint, admin in ROUTES]
 
 
 def _route(method: str, path: str) -> tuple[Endpoint, dict[str, str], bool]:
-    """The endpoint for a path; the first route whose path matches decides the method."""
-    for route_method, pattern, endpoint, administration in _COMPILED:
-        match = pattern.fullmatch(path)
-        if match is None:
-            continue
-        if route_method != method:
-            return _method_not_allowed(path), {}, False
-        return endpoint, match.groupdict(), administration
-    raise ApiError(404, "NotFound", f"No API v2 endpoint is found at '/{path}'.")
+    """The endpoint for a path and method; the first path that matches decides which methods exist."""
+    matches = [(m, match, e, a) for m, pattern, e, a in _COMPILED if (match := pattern.fullmatch(path))]
+    if not matches:
+        raise ApiError(404, "NotFound", f"No API v2 endpoint is found at '/{path}'.")
+    first = matches[0][1].re.pattern
+    for route_method, match, endpoint, administration in matches:
+        if match.re.pattern == first and route_method == method:
+            return endpoint, match.groupdict(), administration
+    return _method_not_allowed(path), {}, False
 
 
 def _method_not_allowed(path: str) -> Endpoint:
-    allowed = ", ".join(method for method, pattern, _, _ in _COMPILED if pattern.fullmatch(path))
+    first = next(pattern.pattern for _, pattern, _, _ in _COMPILED if pattern.fullmatch(path))
+    allowed = ", ".join(method for method, pattern, _, _ in _COMPILED if pattern.pattern == first)
     return lambda call: Reply(405, headers={"Allow": allowed})
 
 

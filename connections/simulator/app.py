@@ -41,6 +41,7 @@ class SimulatedIssuetrak:
         self.slow_seconds = slow_seconds
         self.limiter = limiter  # shared too: counts survive a restart until reset
         self.site_url = site_url
+        self._write_lock = threading.Lock()
         self._stopping = stopping
 
     def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply | None:
@@ -71,7 +72,15 @@ class SimulatedIssuetrak:
         if retry_after is not None:
             return _too_many(str(retry_after))
         token = headers.get("X-Api-Key")
-        return api.handle(site, method, api_path, parse_qs(query, keep_blank_values=True), token, body)
+        return api.handle(site, method, api_path, parse_qs(query, keep_blank_values=True), token, body,
+                          commit=lambda change: self._commit(site.name, change))
+
+    def _commit(self, name: str, change):
+        """Apply a write to the site as it is now (not as the request first saw it), one at a time."""
+        with self._write_lock:
+            site, result = change(self.sites[name])
+            self.sites[name] = site
+        return result
 
 
 def _api_path(path: str) -> str | None:

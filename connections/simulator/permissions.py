@@ -8,34 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# The 60 values of the OpenAPI `Permissions` enum, in the document's order (one list, the catalogue's).
+from connections.permissions import effective
+from connections.permissions.catalogue import ENUM as PERMISSIONS
+
 if TYPE_CHECKING:
     from connections.simulator.sites import Site, User
 
-# The `Permissions` enum of the OpenAPI document, in its order (60 values). A test checks that
-# this copy still matches the document.
-PERMISSIONS = (
-    "CanManageBilling", "CanManageAssets", "CanManageSurveys", "CanManageProjects",
-    "CanManageUsersInOrganization", "CanAssignIssues", "CanBeAssignedIssues",
-    "CanSelfAssignIssuesInUnassignedQueue", "CanSubmitIssuesOnBehalfOfOthers", "IsAdmin",
-    "CanAssignNextActionOnIssues", "CanBeAssignedNextActionOnIssues", "IsReadOnlyAdmin",
-    "ReadOnlyAccessToAssets", "CanInteractWithPrivateNotesOnIssues",
-    "CanInteractWithPrivateUserDefinedFieldsOnIssues", "CanSelectPrivateIssueTemplates",
-    "CanViewAssignmentInformationInIssuesAndEmailNotifications", "CanSeeIssuesSubmittedByOthers",
-    "CanViewPrivateKnowledgeBaseArticles", "CanMaintainKnowledgeBaseArticles",
-    "CanMaintainKnowledgeBaseCategories", "CanMaintainCustomRecordTableRecords", "CanChangePassword",
-    "ShouldBeNotifiedOfAllIssueEscalations", "ShouldBeNotifiedOfAllUnassignedIssueSubmissions",
-    "ShouldBeNotifiedOfAllIssueNotes", "CanAddNotesOnClosedIssues", "CanCloseIssues",
-    "ShouldRestrictAbilityToCloseIssuesToThoseSubmittedByThisUser", "CanDeleteIssuesAndTheirAttachments",
-    "CanEditIssues", "CanEnterLaborHoursViaIssueNotesAndCompletedTasks", "CanEnterBillingLineItemsOnIssues",
-    "CanSetIssueSubmittedDateWhenSubmittingIssues", "CanEditIssueClosedDate",
-    "CanEditFirstResponseTimeForIssues", "CanSelectPriorityOnIssues", "CanSelectSeverityOnIssues",
-    "CanSelectSubstatusOnIssues", "CanSelectAssetOnIssues", "CanSelectIssueTemplatesWhenSubmittingIssues",
-    "CanViewCalendar", "CanViewDashboard", "CanViewKnowledgeBase", "CanViewIssueHub", "CanViewProjects",
-    "CanViewReports", "CanViewSearchIssues", "CanViewSubmitIssue", "CanMaintainSharedSavedSearches",
-    "CanMaintainReportWriterReportsAndQueries", "CanRunSummaryReports", "SuppressAllEmail",
-    "CanAssignTasks", "CanBeAssignedTasks", "CanViewTasksInIssues", "CanEditTasksInIssues", "CanUseApiV2",
-    "CanUseQuickNotes",
-)  # fmt: skip
+__all__ = ["PERMISSIONS", "can_read_administration", "can_use_api", "is_administrator", "permissions_of"]
 
 
 def permissions_of(site: Site, user: User) -> set[str]:
@@ -45,15 +25,14 @@ def permissions_of(site: Site, user: User) -> set[str]:
 
 def is_administrator(site: Site, user: User) -> bool:
     """May maintain Administration: Sys Admin, or `IsAdmin` without the overriding `IsReadOnlyAdmin`."""
-    granted = permissions_of(site, user)
-    return user.is_sys_admin or ("IsAdmin" in granted and "IsReadOnlyAdmin" not in granted)
+    return user.is_sys_admin or "IsAdmin" in effective(permissions_of(site, user))
 
 
 def can_read_administration(site: Site, user: User) -> bool:
     """May see the Administration screens (and so the Users, Groups and Settings reads).
 
     A read-only administrator can read everything a full one can; only writes need
-    `is_administrator`. The simulator serves no writes, so this is the rule its reads use.
+    `is_administrator` (see `connections.simulator.writes`).
     """
     granted = permissions_of(site, user)
     return user.is_sys_admin or bool(granted & {"IsAdmin", "IsReadOnlyAdmin"})

@@ -5,7 +5,7 @@ schemas exactly (they forbid additional properties). Values the sites file does 
 are filled with plausible, fixed ones, so two calls give the same answer.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connections.simulator.sites import Group, Site, User
@@ -17,6 +17,14 @@ _LAST_LOGIN = datetime(2026, 1, 12, 8, 5, 41)
 
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
+
+
+def now_after(previous: str | None) -> str:
+    """The current time as Issuetrak writes it, strictly later than `previous` (a modifiedDate)."""
+    moment = datetime.now(UTC).replace(tzinfo=None)
+    if previous is not None:
+        moment = max(moment, datetime.fromisoformat(previous) + timedelta(milliseconds=1))
+    return _timestamp(moment)
 
 
 def _names(display_name: str) -> tuple[str, str]:
@@ -67,6 +75,7 @@ def user_record(user: User) -> dict[str, Any]:
         "modifiedByUserIid": 1,
         "modifiedDate": _timestamp(created + timedelta(days=30)),
         "udfs": {"textFields": [], "dateFields": [], "listFields": []},
+        **user.fields,
     }
 
 
@@ -90,6 +99,7 @@ def group_record(group: Group) -> dict[str, Any]:
         "modifiedByUserIid": 1,
         "createdDate": _timestamp(created),
         "modifiedDate": _timestamp(created + timedelta(days=90)),
+        **group.fields,
     }
 
 

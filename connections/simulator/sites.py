@@ -122,6 +122,8 @@ class User:
     can_login: bool = True
     email: str = ""
     groups: tuple[int, ...] = ()
+    # Record fields a simulated write has set; they override the generated ones (see `records`).
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Group:
     iid: int
     name: str
     permissions: tuple[str, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=dict, compare=False)  # as on `User`
 
 
 @dataclass(frozen=True)

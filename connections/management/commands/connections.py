@@ -15,10 +15,10 @@ from django.db import transaction
 
 from connections import expiry, procedure, revalidation
 from connections.choices import Hosting, StepStatus, Trigger
-from connections.startup_checks import TOKEN_KEYS
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.runs import check_many
+from connections.startup_checks import TOKEN_KEYS
 
 EXIT_CODES = {StepStatus.PASS: 0, StepStatus.WARN: 1, StepStatus.FAIL: 2}
 
