@@ -1,16 +1,36 @@
-"""Checks behind /health/: database, broker and notifier freshness (non-200 when late)."""
+"""Checks behind /health/: database, broker and notifier freshness (non-200 when late).
+
+django-health-check names each check by its `repr()`; ours say what a person would call them.
+"""
 
 import dataclasses
 
 from health_check.base import HealthCheck
+from health_check.checks import Database as _Database
 from health_check.exceptions import ServiceUnavailable
 
 from connections.liveness import notifier_status
 
 
-@dataclasses.dataclass
-class Broker(HealthCheck):
+class _Named:
+    name = ""
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclasses.dataclass(repr=False)
+class Database(_Named, _Database):
+    """The database answers `SELECT 1`."""
+
+    name = "Database"
+
+
+@dataclasses.dataclass(repr=False)
+class Broker(_Named, HealthCheck):
     """The Celery broker accepts a connection."""
+
+    name = "Celery broker"
 
     def run(self):
         from issuetrak_admin.celery import app
@@ -22,9 +42,11 @@ class Broker(HealthCheck):
             raise ServiceUnavailable(f"broker unreachable ({type(exc).__name__})") from exc
 
 
-@dataclasses.dataclass
-class NotifierFreshness(HealthCheck):
+@dataclasses.dataclass(repr=False)
+class NotifierFreshness(_Named, HealthCheck):
     """The expiry scan ran within 26 hours and re-validation within 12."""
+
+    name = "Notifier (expiry scan and re-validation)"
 
     def run(self):
         late = [s.label for s in notifier_status(with_next=False) if s.overdue]

@@ -101,7 +101,8 @@ def run_checklist(request, public_id):
     if request.method != "POST":
         return redirect(connection)
     run = connection.queue_checklist(by=request.user)
-    messages.info(request, "Checklist queued: the steps fill in below as the site answers.")
+    messages.info(request, "Checklist queued: the steps fill in below as the site answers.",
+                  extra_tags="run-queued")  # removed from the page once the run ends
     return redirect("connections:run", public_id=connection.public_id, run_id=run.public_id)
 
 

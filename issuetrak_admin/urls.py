@@ -4,11 +4,11 @@ from django.urls import include, path
 from health_check.views import HealthCheckView
 
 from connections import views as connection_views
-from connections.health import Broker, NotifierFreshness
+from connections.health import Broker, Database, NotifierFreshness
 
 # Outside monitoring polls this without signing in; it reveals no data, only check names.
 health = login_not_required(
-    HealthCheckView.as_view(checks=["health_check.checks.Database", Broker, NotifierFreshness])
+    HealthCheckView.as_view(checks=[Database, Broker, NotifierFreshness])
 )
 
 urlpatterns = [
