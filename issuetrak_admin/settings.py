@@ -196,6 +196,10 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics is off (404).
+_metrics_file = env.str("METRICS_TOKEN_FILE", default="")
+METRICS_TOKEN = (Path(_metrics_file).read_text().strip() if _metrics_file
+                 else env.str("METRICS_TOKEN", default=""))
 # How many sites `connections check --all` and re-validation check at once.
 CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)
 

@@ -5,6 +5,7 @@ from health_check.views import HealthCheckView
 
 from connections import views as connection_views
 from connections.health import Broker, Database, NotifierFreshness
+from connections.metrics_view import metrics
 
 # Outside monitoring polls this without signing in; it reveals no data, only check names.
 health = login_not_required(
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("roles/", connection_views.roles, name="roles"),
     path("", include("connections.urls")),
 ]
