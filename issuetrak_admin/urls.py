@@ -12,7 +12,9 @@ health = login_not_required(
     HealthCheckView.as_view(checks=[Database, Broker, NotifierFreshness])
 )
 
+
 urlpatterns = [
+    path("favicon.ico", connection_views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health/", health, name="health"),
