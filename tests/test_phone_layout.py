@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from connections.models import Notice
 from connections.rotation import rotate_token
 from connections.runs import check_now
-from tests.browser_support import CHROMIUM, PHONE, chromium, screenshot, sign_in
+from tests.browser_support import CHROMIUM, PHONE, SCREENSHOTS, chromium, screenshot, sign_in
 from tests.conftest import require_service
 
 pytestmark = pytest.mark.browser
@@ -126,6 +126,9 @@ def test_the_cause_and_the_fix_of_every_failing_step_are_readable_on_a_phone(pho
         cause_box = cause.bounding_box()
         assert cause_box["x"] + cause_box["width"] <= PHONE["width"]
         assert cause_box["width"] >= PHONE["width"] * 0.6, "the details take the card's width"
+    failing.first.evaluate("row => row.scrollIntoView()")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(SCREENSHOTS / "phone-run-fix.png"))  # scrolled to the first failure
 
 
 def _check(page, name, url) -> list[str]:
