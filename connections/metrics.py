@@ -1,13 +1,12 @@
 """Prometheus metrics read from the database at scrape time (a custom collector, no counters kept).
 
-Every scrape costs the same handful of queries whatever the number of connections: one for the
-connections with their latest finished run, one for that run's steps, one for the notifier's
-heartbeats and one for failed notices.
+Every scrape costs the same three queries whatever the number of connections: the connections
+with the steps of their latest finished run (streamed), the notifier's heartbeats, failed notices.
 """
 
 import datetime as dt
 
-from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models import Count, JSONField, Max, OuterRef, Subquery
 from django.utils import timezone
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -24,14 +23,13 @@ def _start_of(day: dt.date) -> float:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min)).timestamp()
 
 
-def _latest_runs():
-    latest = ChecklistRun.objects.filter(connection=OuterRef("pk"), finished_at__isnull=False)
-    rows = list(Connection.objects.active().annotate(
-        latest_run=Subquery(latest.order_by("-finished_at", "-pk").values("pk")[:1])
-    ).values("label", "expires_on", "last_overall", "last_checked_at", "latest_run"))
-    run_ids = [row["latest_run"] for row in rows if row["latest_run"]]
-    steps = dict(ChecklistRun.objects.filter(pk__in=run_ids).values_list("pk", "steps"))
-    return rows, steps
+def _with_latest_steps():
+    """Active connections, each with the steps of its latest finished run, in one query."""
+    latest = (ChecklistRun.objects.filter(connection=OuterRef("pk"), finished_at__isnull=False)
+              .order_by("-finished_at", "-pk").values("steps")[:1])
+    return Connection.objects.active().annotate(
+        latest_steps=Subquery(latest, output_field=JSONField())
+    ).values("label", "expires_on", "last_overall", "last_checked_at", "latest_steps").iterator(2000)
 
 
 class ConnectionsCollector(Collector):
@@ -59,8 +57,7 @@ class ConnectionsCollector(Collector):
                                     "When the checklist last finished for the connection.",
                                     labels=["label"])
         today = timezone.localdate()
-        rows, steps = _latest_runs()
-        for row in rows:
+        for row in _with_latest_steps():
             label = row["label"]
             if row["expires_on"]:
                 expiry.add_metric([label], _start_of(row["expires_on"]))
@@ -70,7 +67,7 @@ class ConnectionsCollector(Collector):
                     overall.add_metric([label, status], float(row["last_overall"] == status))
             if row["last_checked_at"]:
                 checked.add_metric([label], _timestamp(row["last_checked_at"]))
-            for result in steps.get(row["latest_run"], []):
+            for result in row["latest_steps"] or []:
                 step.add_metric([label, result["key"], result["status"]], 1)
         return expiry, days, overall, step, checked
 
