@@ -1,8 +1,9 @@
 """The pictures in Debian's Chromium: the dashboard's expiry timeline and a connection's run strip.
 
 A sysadmin sees one mark per token due within 90 days (expired ones at the left edge), follows a
-mark to its connection, sees the strip of recent runs there and follows a bar to its run. Saves
-the README's desktop screenshots of the list and a connection.
+mark to its connection, sees the strip of recent runs there and follows a bar to its run, and
+watches the "Checklist queued" flash go once a run ends. Saves the README's desktop screenshots
+of the list and a connection.
 """
 
 import datetime as dt
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from connections.forms import AcknowledgeForm
 from connections.models import ChecklistRun, Notice, Trigger
-from connections.runs import check_now
+from connections.runs import check_now, execute_run
 from tests.browser_support import CHROMIUM, DESKTOP, chromium, png_size, screenshot, sign_in
 from tests.conftest import require_service
 
@@ -111,3 +112,29 @@ def test_the_run_strip_shows_recent_results_and_leads_to_each_run(page, dashboar
 
     page.goto(dashboard["broken"].get_absolute_url())
     expect(page.locator("#run-strip a.bar.fail")).to_have_count(1)
+
+
+@pytest.fixture
+def queue_without_worker():
+    """Runs queued from the page wait in the broker (no worker): the page shows them queued."""
+    from issuetrak_admin.celery import app
+
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    yield
+    app.conf.task_always_eager = eager
+
+
+def test_the_queued_flash_goes_away_when_the_run_ends(page, make_connection, simulator, sysadmin,
+                                                       queue_without_worker):
+    zapier = make_connection("Zapier", token="good-token", base_url=simulator.site_url("healthy"),
+                             token_user="integration", expires_on=days(160))
+    sign_in(page, "sam", "pw-sam")
+    page.goto(zapier.get_absolute_url())
+    page.get_by_role("button", name="Run checklist").click()
+    flash = page.locator("#flash-run-queued")
+    expect(flash).to_contain_text("Checklist queued")
+    expect(page.locator("#run-steps .badge.running")).to_have_text("Queued")
+
+    execute_run(ChecklistRun.objects.get(connection=zapier))  # what a worker would do
+    expect(page.locator("#run-steps [data-overall]")).to_have_attribute("data-overall", "pass")
+    expect(flash).to_have_count(0)  # removed by the last poll, without reloading the page
