@@ -104,6 +104,12 @@ def test_no_main_page_scrolls_sideways_on_a_phone(phone, busy_site, sysadmin):
         "add": reverse("connections:add"),
     }
     problems = {name: _check(phone, name, url) for name, url in pages.items()}
+
+    phone.goto(pages["rotate"])  # a refused rotation: the failing steps' table
+    phone.get_by_label("New API Token").fill("not-a-real-token")
+    phone.get_by_role("button", name="Check and rotate").click()
+    expect(phone.locator("#rotation-refused")).to_be_visible()
+    problems["rotate-refused"] = phone.evaluate(OVERFLOWS)
     problems = {name: found for name, found in problems.items() if found}
     assert problems == {}, "\n".join(f"{n}: {f[:6]}" for n, f in problems.items())
 
