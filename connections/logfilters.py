@@ -13,3 +13,10 @@ class ClientErrorsWithoutTraceback(logging.Filter):
         if 400 <= getattr(record, "status_code", 0) < 500:
             record.exc_info = record.exc_text = None
         return True
+
+
+class SkipClientErrors(logging.Filter):
+    """Drop the development server's access line for a 4xx: django.request already logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not 400 <= getattr(record, "status_code", 0) < 500

@@ -184,15 +184,28 @@ ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"no_4xx_traceback": {"()": "connections.logfilters.ClientErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "dev_server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                       "style": "{"},
+    },
+    "filters": {
+        "no_4xx_traceback": {"()": "connections.logfilters.ClientErrorsWithoutTraceback"},
+        "skip_4xx": {"()": "connections.logfilters.SkipClientErrors"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "dev_server": {"class": "logging.StreamHandler", "formatter": "dev_server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Django's default config gives "django" its own console handler as well as the root's:
-        # every record printed twice in development. One handler, the root's.
+        # Each 403/404 once, as one line: Django's default config gives "django" a console
+        # handler of its own besides the root's (every record twice in development), attaches
+        # a traceback to refusals, and runserver adds an access line for the same response.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.request": {"filters": ["no_4xx_traceback"]},
+        "django.server": {"handlers": ["dev_server"], "filters": ["skip_4xx"], "level": "INFO",
+                          "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },
 }
