@@ -1,6 +1,7 @@
-"""`{% expiry_timeline %}` and `{% run_strip connection %}`: the pictures, each from one query.
+"""Dashboard tags: `{% expiry_timeline %}`, `{% run_strip connection %}`, acknowledged notices.
 
-Template tags rather than view context so the pictures drop into a page with one line.
+Template tags rather than view context so each drops into a page with one line; each costs one
+query.
 """
 
 from django import template
