@@ -1,20 +1,38 @@
 """Checks behind /health/: database, broker and notifier freshness (non-200 when late).
 
 Imported only by the `/health/` view: django-health-check costs a process ~0.1–0.4 s of imports.
+django-health-check names each check by its `repr()`; ours say what a person would call them.
 """
 
 import dataclasses
 
 from health_check.base import HealthCheck
+from health_check.checks import Database as _Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
 from connections.notifier_watch import notifier_status
 
 
-@dataclasses.dataclass
-class Broker(HealthCheck):
+class _Named:
+    name = ""
+
+    def __repr__(self):
+        return self.name
+
+
+@dataclasses.dataclass(repr=False)
+class Database(_Named, _Database):
+    """The database answers `SELECT 1`."""
+
+    name = "Database"
+
+
+@dataclasses.dataclass(repr=False)
+class Broker(_Named, HealthCheck):
     """The Celery broker accepts a connection."""
+
+    name = "Celery broker"
 
     def run(self):
         from issuetrak_admin.celery import app
@@ -26,9 +44,11 @@ class Broker(HealthCheck):
             raise ServiceUnavailable(f"broker unreachable ({type(exc).__name__})") from exc
 
 
-@dataclasses.dataclass
-class NotifierFreshness(HealthCheck):
+@dataclasses.dataclass(repr=False)
+class NotifierFreshness(_Named, HealthCheck):
     """The expiry scan ran within 26 hours and re-validation within 12."""
+
+    name = "Notifier (expiry scan and re-validation)"
 
     def run(self):
         late = [s.label for s in notifier_status(with_next=False) if s.overdue]
@@ -36,4 +56,4 @@ class NotifierFreshness(HealthCheck):
             raise ServiceUnavailable(f"overdue: {', '.join(late)}")
 
 
-health_view = HealthCheckView.as_view(checks=["health_check.checks.Database", Broker, NotifierFreshness])
+health_view = HealthCheckView.as_view(checks=[Database, Broker, NotifierFreshness])

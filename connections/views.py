@@ -4,9 +4,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 
 from connections import onboarding, procedure
@@ -101,7 +103,8 @@ def start_run(request, public_id):
     if request.method != "POST":
         return redirect(connection)
     run = queue_run(connection, by=request.user)
-    messages.info(request, "Checklist queued: the steps fill in below as the site answers.")
+    messages.info(request, "Checklist queued: the steps fill in below as the site answers.",
+                  extra_tags="run-queued")  # removed from the page once the run ends
     return redirect("connections:run", public_id=connection.public_id, run_id=run.public_id)
 
 
@@ -217,3 +220,9 @@ def onboarding_confirm(request, public_id, step):
         else:
             messages.success(request, "Step confirmed.")
     return redirect(reverse("connections:onboarding", args=[connection.public_id]) + f"#onboarding-{step}")
+
+
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <link rel="icon"> (/health/, the admin)."""
+    return redirect(static("favicon.svg"), permanent=True)

@@ -4,6 +4,7 @@ Development (DEBUG=1) generates SECRET_KEY and a token-encryption key once into 
 production has no default for either and refuses to start without them.
 """
 
+import os
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -149,6 +150,10 @@ X_FRAME_OPTIONS = "DENY"
 # Celery: an on-disk broker by default so nothing has to be installed; Redis in production.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The folders below are the real address; a bare "filesystem://" makes kombu warn
+    # "No hostname was supplied" every time it opens or clones the connection.
+    # Celery reads the CELERY_BROKER_URL variable ahead of this setting, so fix both.
+    CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
     _queue_dir = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -178,16 +183,40 @@ EXPIRY_THRESHOLDS_DAYS = sorted(
 )
 ISSUETRAK_TIMEOUT_S = env.float("ISSUETRAK_TIMEOUT_S", default=10.0)
 ISSUETRAK_ALLOW_HTTP = env.bool("ISSUETRAK_ALLOW_HTTP", default=False)
-ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.3")
+ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "dev_server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                       "style": "{"},
+    },
+    "filters": {
+        "no_4xx_traceback": {"()": "connections.logfilters.ClientErrorsWithoutTraceback"},
+        "skip_4xx": {"()": "connections.logfilters.SkipClientErrors"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "dev_server": {"class": "logging.StreamHandler", "formatter": "dev_server"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Each 403/404 once, as one line: Django's default config gives "django" a console
+        # handler of its own besides the root's (every record twice in development), attaches
+        # a traceback to refusals, and runserver adds an access line for the same response.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["no_4xx_traceback"]},
+        "django.server": {"handlers": ["dev_server"], "filters": ["skip_4xx"], "level": "INFO",
+                          "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+# Prometheus scrapes /metrics with this bearer token; unset, /metrics is off (404).
+_metrics_file = env.str("METRICS_TOKEN_FILE", default="")
+METRICS_TOKEN = (Path(_metrics_file).read_text().strip() if _metrics_file
+                 else env.str("METRICS_TOKEN", default=""))
 # How many sites `connections check --all` and re-validation check at once.
 CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)
 

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from connections import views as connection_views
+from connections.metrics_view import metrics
 
 
 # Outside monitoring polls this without signing in; it reveals no data, only check names.
@@ -15,10 +16,13 @@ async def health(request):
     return await health_view(request)
 
 
+
 urlpatterns = [
+    path("favicon.ico", connection_views.favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("roles/", connection_views.roles, name="roles"),
     path("", include("connections.urls")),
 ]

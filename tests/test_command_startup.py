@@ -58,7 +58,7 @@ def test_the_health_page_still_renders_its_html_page(client):
     response = client.get(reverse("health"), HTTP_ACCEPT="text/html")
     page = response.content.decode()
     assert response.status_code in (200, 500)  # 500: no notifier run yet, which is overdue
-    assert "<html" in page.lower() and "NotifierFreshness" in page
+    assert "<html" in page.lower() and "Notifier (expiry scan and re-validation)" in page
 
 
 def test_tasks_are_sent_through_the_projects_celery_app(settings):

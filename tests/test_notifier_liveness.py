@@ -65,3 +65,13 @@ def test_the_dashboard_says_when_the_scan_last_ran_and_is_next_due(sam_client, m
     expiry.scan()
     page = sam_client.get(reverse("connections:list")).content.decode()
     assert "Expiry scan last ran 0" in page and "next due in" in page
+
+@pytest.mark.django_db(transaction=True)
+def test_health_names_its_checks_in_words(client):
+    _ran(NotifierJob.EXPIRY_SCAN, 2)
+    _ran(NotifierJob.REVALIDATION, 1)
+    response = client.get(reverse("health"), HTTP_ACCEPT="application/json")
+    assert set(response.json()) == {
+        "Database", "Celery broker", "Notifier (expiry scan and re-validation)"}
+    page = client.get(reverse("health"), HTTP_ACCEPT="text/html").content.decode()
+    assert "Database(alias=" not in page and "Broker()" not in page

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from connections.choices import Trigger
 from connections.models import Connection
 from connections.tasks import expiry_scan, queue_run
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
                 )
                 connection.set_token(DEMO_TOKEN)
                 connection.save()
-            queue_run(connection, countdown=delay)
+            queue_run(connection, countdown=delay, trigger=Trigger.CLI)  # credited to the command
             self.stdout.write(f"Demo connection “{connection.label}” → {connection.base_url}")
         # "Demo expiring" is 6 days from expiry: the scan mails its 7-day notice right away.
         transaction.on_commit(lambda: expiry_scan.apply_async(countdown=delay + 2))
