@@ -11,7 +11,7 @@ from django.utils import timezone
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from connections.models import ChecklistRun, Connection, Notice, NotifierRun, StepStatus
+from connections.models import Channel, ChecklistRun, Connection, Notice, NotifierRun, StepStatus
 
 
 def _timestamp(moment: dt.datetime | None) -> float | None:
@@ -88,7 +88,7 @@ class ConnectionsCollector(Collector):
         failed = (Notice.objects.filter(sent_at__isnull=True, cancelled_at__isnull=True)
                   .exclude(last_error="").values("channel").annotate(n=Count("pk")).order_by())
         counts = {row["channel"]: row["n"] for row in failed}
-        for channel in ("email", "webhook"):
+        for channel in Channel.values:
             family.add_metric([channel], counts.get(channel, 0))
         return family
 
