@@ -2,11 +2,14 @@
 
 import logging
 
+import pytest
 from django.db import connection as db_connection
 from django.urls import reverse
 
+from connections.issuetrak import IssuetrakClient
 from connections.models import Connection
 from tests.conftest import SECRET_TOKEN
+from tests.http_fixtures import Reply, ScriptedServer
 
 
 def test_a_saved_token_is_in_no_page_log_or_database_row(sam_client, caplog):
@@ -31,3 +34,38 @@ def test_a_saved_token_is_in_no_page_log_or_database_row(sam_client, caplog):
     with db_connection.cursor() as cursor:
         cursor.execute("SELECT * FROM connections_connection")
         assert SECRET_TOKEN not in repr(cursor.fetchall())
+
+
+# --- A site that echoes most of the token ----------------------------------------------------------
+
+ECHOES = {
+    "all but the last character": SECRET_TOKEN[:-1],
+    "all but the first character": SECRET_TOKEN[1:],
+    "eight characters from the middle": SECRET_TOKEN[10:18],
+    "upper-cased, minus two": SECRET_TOKEN[:-2].upper(),
+}
+
+
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+def test_a_site_echoing_any_eight_characters_of_the_token_gets_none_of_them_out(echo, caplog):
+    caplog.set_level(logging.DEBUG)
+    routes = {
+        "/api/v2/System/Settings": Reply(
+            403, {"type": "Permission", "information": [{"message": f"key {echo} refused"}],
+                  "traceId": f"t-{echo}"}, {"X-Echo": echo}),
+        "/api/v2/Users/1": Reply(200, {"values": {"apiKey": echo, echo: [echo]}}),
+    }
+    with ScriptedServer(routes) as site, IssuetrakClient(site.url, SECRET_TOKEN) as client:
+        results = [client.system_settings(), client.get_user(1)]
+    assert "[redacted]" in results[0].message and "refused" in results[0].message
+    shown = repr(results) + caplog.text
+    assert echo.lower() not in shown.lower()
+    assert not any(SECRET_TOKEN[i:i + 8].lower() in shown.lower() for i in range(len(SECRET_TOKEN) - 7))
+
+
+def test_seven_characters_of_the_token_are_left_alone():
+    # Shorter runs are ordinary text (a word, a version): masking them would garble messages.
+    with ScriptedServer({"/api/v2/System/Settings": Reply(
+            403, {"type": "Permission", "information": [{"message": f"no {SECRET_TOKEN[:7]}"}]})}
+    ) as site, IssuetrakClient(site.url, SECRET_TOKEN) as client:
+        assert client.system_settings().message.endswith(f"no {SECRET_TOKEN[:7]}")

@@ -36,15 +36,26 @@ REDACTED = "[redacted]"
 
 
 class _Redactor:
-    """Replaces the token (as given, as sent, and URL-encoded) with "[redacted]" in server text.
+    """Replaces the token (as given, as sent, URL-encoded, and any run of MIN_RUN or more of its
+    characters) with "[redacted]" in server text.
 
     Applied to every ApiResult field built from what a site said, so a site that echoes the
-    token in an error body or a header cannot get it into a message, a log line or a repr.
+    token in an error body or a header cannot get it into a message, a log line or a repr; nor
+    can it echo most of it (say, all but the last character) and leave the rest to be guessed.
     Matching ignores case because host names (e.g. from a Location header) come back lowercased.
     """
 
+    MIN_RUN = 8
+
     def __init__(self, *secrets: str):
-        forms = {form for secret in secrets for form in (secret, quote(secret, safe="")) if form}
+        forms = {form.lower() for secret in secrets for form in (secret, quote(secret, safe=""))
+                 if form}
+        # Every MIN_RUN-long window of every form (a run of MIN_RUN+ characters contains one),
+        # found at every position, overlapping, by a lookahead.
+        windows = {form[i:i + self.MIN_RUN] for form in forms
+                   for i in range(max(len(form) - self.MIN_RUN + 1, 0))}
+        self._windows = (re.compile("(?=(?:" + "|".join(map(re.escape, sorted(windows))) + "))", re.I)
+                         if windows else None)
         alternatives = sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
         self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.I) if forms else None
 
@@ -52,7 +63,24 @@ class _Redactor:
         return f"_Redactor({REDACTED})"
 
     def text(self, value: str) -> str:
-        return self._pattern.sub(REDACTED, value) if self._pattern else value
+        if self._pattern is None:
+            return value
+        return self._mask_runs(self._pattern.sub(REDACTED, value))
+
+    def _mask_runs(self, value: str) -> str:
+        """Replace each stretch of text covered by token windows with one REDACTED."""
+        if self._windows is None:
+            return value
+        spans: list[list[int]] = []
+        for match in self._windows.finditer(value):
+            start, end = match.start(), match.start() + self.MIN_RUN
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+        for start, end in reversed(spans):
+            value = value[:start] + REDACTED + value[end:]
+        return value
 
     def data(self, value: Any) -> Any:
         """Redact every string (keys included) inside decoded JSON."""
