@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from connections.choices import AuditAction
 from connections.models import AuditEvent, Connection
+from connections.models.connection import ARCHIVED_REFUSAL
 
 SYSADMIN = "Sysadmin"
 ONBOARDING = "Onboarding"
@@ -58,12 +59,17 @@ def require_role(user, *allowed: str) -> None:
         raise PermissionDenied
 
 
-def get_connection_for(request, public_id, *, manage: bool = False, run: bool = False):
-    """The connection behind a URL, or 404; 403 when the user's role may not do this to it."""
+def get_connection_for(request, public_id, *, manage: bool = False, run: bool = False,
+                       active: bool = False):
+    """The connection behind a URL, or 404; 403 when the user's role may not do this to it,
+    or when `active` (a page that changes it) and the connection is archived."""
     if manage:
         require_role(request.user, SYSADMIN)
     elif run:
         require_role(request.user, SYSADMIN, ONBOARDING)
     else:
         require_role(request.user, *ROLES)
-    return get_object_or_404(Connection, public_id=public_id)
+    connection = get_object_or_404(Connection, public_id=public_id)
+    if active and connection.is_archived:
+        raise PermissionDenied(ARCHIVED_REFUSAL.format(label=connection.label))
+    return connection

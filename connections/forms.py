@@ -6,10 +6,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from connections import audit, procedure, secrets
 from connections.base_url import normalize_base_url
 from connections.choices import AuditAction
+from connections.issuetrak.rules import origin_text, same_origin
 from connections.models import AuditEvent, Connection
 
 MAX_RECIPIENTS = 20
@@ -87,15 +89,12 @@ class ConnectionForm(forms.ModelForm):
     def __init__(self, *args, default_notify: list[str] | None = None, with_token: bool = True,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["token"].required = not self.instance.pk
-        if not with_token:  # onboarding staff never see or set a token
+        # A token is typed here only when adding; afterwards it changes only through the checked
+        # rotation (onboarding staff never see or set one).
+        if self.instance.pk or not with_token:
             del self.fields["token"]
-        elif self.instance.pk and self.instance.has_token:
-            self.fields["token"].help_text = (
-                f"Leave blank to keep the current token (fingerprint "
-                f"{self.instance.token_fingerprint}, set on "
-                f"{timezone.localdate(self.instance.token_set_at):%Y-%m-%d})."
-            )
+        else:
+            self.fields["token"].required = True
         recipients = self.instance.recipients if self.instance.pk else (default_notify or [])
         self.initial["notify"] = ", ".join(recipients)
 
@@ -107,13 +106,14 @@ class ConnectionForm(forms.ModelForm):
         return label
 
     def clean_base_url(self):
-        return normalize_base_url(self.cleaned_data["base_url"])
+        base_url = normalize_base_url(self.cleaned_data["base_url"])
+        stored = self.instance
+        if stored.pk and stored.has_token and not same_origin(stored.base_url, base_url):
+            raise ValidationError(origin_bound_message(stored, base_url), code="origin")
+        return base_url
 
     def clean_token(self):
-        value = self.cleaned_data.get("token", "")
-        if self.instance.pk and not value and self.instance.has_token:
-            return ""  # merge semantics: no new token typed keeps the stored one
-        return secrets.clean_token(value)
+        return secrets.clean_token(self.cleaned_data.get("token", ""))
 
     def clean_token_name(self):
         return self.cleaned_data["token_name"].strip()
@@ -154,12 +154,19 @@ class ConnectionForm(forms.ModelForm):
         return connection
 
 
+def origin_bound_message(connection: Connection, base_url: str) -> str:
+    """Why an edit may not point a stored token at another site, and what to do instead."""
+    return (f"The stored token is bound to {origin_text(connection.base_url)} and is never sent "
+            f"to another site. To move this connection to {origin_text(base_url)}, use "
+            f"“{procedure.ROTATE_TOKEN}” and type the token again: it is checked there first (CLI: "
+            f"connections rotate “{connection.label}” --token-stdin --base-url URL).")
+
+
 def form_data_from(connection: Connection) -> dict:
     """The form data that leaves a connection as it is (the base for CLI merges)."""
     return {
         "label": connection.label,
         "base_url": connection.base_url,
-        "token": "",
         "token_name": connection.token_name,
         "expires_on": connection.expires_on.isoformat() if connection.expires_on else "",
         "token_user": connection.token_user,
@@ -186,12 +193,19 @@ class AcknowledgeForm(forms.Form):
 
 
 class RotateForm(forms.Form):
+    """A new token for a connection (its first one when `storing`), optionally for a new site."""
+
     token = forms.CharField(
         label="New API Token", strip=False,
         error_messages={"required": "Paste the new API token: it cannot be empty."},
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text=f"Create it in Issuetrak first ({procedure.ADD_TOKEN_MENU}); the value is shown "
         "there once.",
+    )
+    base_url = forms.CharField(
+        label="New Base URL", required=False, max_length=2000,
+        help_text="Only if the site moved: its new Application URL. The token (the same one is "
+        "accepted here) is checked there before anything changes.",
     )
     token_name = forms.CharField(label="Token Name", max_length=100, required=False)
     expires_on = forms.DateField(
@@ -202,9 +216,22 @@ class RotateForm(forms.Form):
     accept_warnings = forms.BooleanField(
         label="I have read the warnings and want to rotate anyway", required=False
     )
+    # The token the operator saw when the page opened: a rotation made meanwhile refuses this one.
+    expected_fingerprint = forms.CharField(required=False, max_length=8, widget=forms.HiddenInput)
+
+    def __init__(self, *args, storing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if storing:  # the first token: nothing bound yet, so Edit changes the Base URL
+            del self.fields["base_url"]
+            self.fields["token"].label = "API Token"
+            self.fields["accept_warnings"].label = "I have read the warnings and want to store it anyway"
 
     def clean_token(self):
         return secrets.clean_token(self.cleaned_data["token"])
+
+    def clean_base_url(self):
+        value = self.cleaned_data["base_url"]
+        return normalize_base_url(value) if value.strip() else ""
 
     def clean_token_name(self):
         return self.cleaned_data["token_name"].strip()
@@ -214,3 +241,14 @@ class RotateForm(forms.Form):
         if expires_on and expires_on < timezone.localdate():
             raise ValidationError("That date has passed: a token with it no longer works.")
         return expires_on
+
+    @sensitive_variables()
+    def rotate(self, connection: Connection, *, by=None, via: str = ""):
+        """Check the token on the site and swap it in (Connection.rotate_token); may raise
+        RotationRefused."""
+        data = self.cleaned_data
+        expected = data["expected_fingerprint"] if "expected_fingerprint" in self.data else None
+        return connection.rotate_token(
+            data["token"], token_name=data["token_name"], expires_on=data["expires_on"],
+            base_url=data.get("base_url", ""), expected_fingerprint=expected, by=by, via=via,
+            accept_warnings=data["accept_warnings"])

@@ -34,6 +34,10 @@ ROTATE_STEPS = (
     f"To rotate: {CREATE_TOKEN[0].lower()}{CREATE_TOKEN[1:]} with an expiration date, save it on "
     "the connection, update the Zapier connection whose label matches, then revoke the old token."
 )
+# A connection without a token gets its first one through the same checked flow as a rotation,
+# but there is no old token to revoke, so it is never called "rotate" to the operator.
+STORE_TOKEN = "Store the token"
+ROTATE_TOKEN = "Rotate token"
 ADMIN_PERMISSIONS = (
     "“Can access and maintain Administration functions” and “Can authenticate with the API v2”"
 )
@@ -43,3 +47,14 @@ def after_rotation(label: str) -> str:
     """What is left to do in Issuetrak and Zapier once a new token is stored here."""
     return (f"Now revoke the old token in Issuetrak ({REVOKE_TOKEN_MENU}) and update the Zapier "
             f"connection labelled “{label}” with the new token.")
+
+
+def after_storing(label: str) -> str:
+    """What is left to do once a connection's first token is stored here (nothing to revoke)."""
+    return f"Now put the same token in the Zapier connection labelled “{label}”."
+
+
+def after_moving(label: str, base_url: str) -> str:
+    """What is left to do once a connection moved to another site with the same token."""
+    return (f"The token is unchanged; if the Zapier connection labelled “{label}” used the old "
+            f"address, point it at {base_url}.")

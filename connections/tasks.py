@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, revalidation
 from connections.choices import Trigger
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 # The task keeps its registered name so runs queued before an upgrade still execute.
 @shared_task(name="connections.tasks.run_checklist", ignore_result=True, soft_time_limit=120,
              time_limit=150)
+@sensitive_variables()  # the checklist decrypts the token in the frames below
 def execute_checklist_run(run_id: int) -> None:
     """Execute a queued checklist run (started from the connection page)."""
     run = ChecklistRun.objects.select_related("connection").filter(pk=run_id).first()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
     path("connections/<uuid:public_id>/check/", views.start_run, name="check"),
     path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
+    path("connections/<uuid:public_id>/store-token/", views.store_token, name="store_token"),
     path("connections/<uuid:public_id>/onboarding/", views.onboarding_page, name="onboarding"),
     path("connections/<uuid:public_id>/onboarding/<slug:step>/confirm/", views.onboarding_confirm,
          name="onboarding_confirm"),

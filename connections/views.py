@@ -10,8 +10,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 
-from connections import onboarding, procedure
+from connections import onboarding
 from connections.access import (
     ONBOARDING,
     ROLES,
@@ -45,9 +46,10 @@ def connection_list(request):
     })
 
 
+@sensitive_post_parameters("token")
 def connection_add(request):
     """Sysadmins add a connection with its token; onboarding staff add one without, and start
-    on its onboarding checklist (a sysadmin stores the token later with "Rotate token")."""
+    on its onboarding checklist (a sysadmin stores the token later with "Store the token")."""
     require_role(request.user, SYSADMIN, ONBOARDING)
     sysadmin = is_sysadmin(request.user)
     default_notify = [request.user.email] if request.user.email else []
@@ -78,8 +80,9 @@ def connection_detail(request, public_id):
     })
 
 
+@sensitive_post_parameters("token")  # not a field here, but a crafted POST may carry one
 def connection_edit(request, public_id):
-    connection = get_connection_for(request, public_id, manage=True)
+    connection = get_connection_for(request, public_id, manage=True, active=True)
     form = ConnectionForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
         form.save(actor=request.user)
@@ -89,7 +92,7 @@ def connection_edit(request, public_id):
 
 
 def connection_archive(request, public_id):
-    connection = get_connection_for(request, public_id, manage=True)
+    connection = get_connection_for(request, public_id, manage=True, active=True)
     if request.method == "POST":
         connection.archive(by=request.user)
         messages.success(request, f"Connection “{connection.label}” archived.")
@@ -99,7 +102,7 @@ def connection_archive(request, public_id):
 
 def start_run(request, public_id):
     """Queue a checklist run (POST) and show it filling in."""
-    connection = get_connection_for(request, public_id, run=True)
+    connection = get_connection_for(request, public_id, run=True, active=True)
     if request.method != "POST":
         return redirect(connection)
     run = queue_run(connection, by=request.user)
@@ -127,7 +130,7 @@ def run_history(request, public_id):
 
 def acknowledge_notice(request, public_id, notice_id):
     """A sysadmin notes that rotation is planned; the notice is not repeated, the next still fires."""
-    connection = get_connection_for(request, public_id, manage=True)
+    connection = get_connection_for(request, public_id, manage=True, active=True)
     notice = get_object_or_404(Notice, pk=notice_id, connection=connection)
     form = AcknowledgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -138,27 +141,40 @@ def acknowledge_notice(request, public_id, notice_id):
     return redirect(connection)
 
 
+@sensitive_post_parameters("token")
 def rotate(request, public_id):
-    """Paste a new token; it is proved on the site before it replaces the old one."""
-    connection = get_connection_for(request, public_id, manage=True)
-    initial = {"token_name": connection.token_name}
-    form = RotateForm(request.POST or None, initial=initial)
+    """Paste a new token (optionally with a new Base URL); it is proved on the site before it
+    replaces the old one."""
+    connection = get_connection_for(request, public_id, manage=True, active=True)
+    if request.method != "POST" and not connection.has_token:
+        return redirect("connections:store_token", public_id=connection.public_id)
+    return _token_page(request, connection, storing=False)
+
+
+@sensitive_post_parameters("token")
+def store_token(request, public_id):
+    """A connection's first token, through the same check (there is no old token to revoke)."""
+    connection = get_connection_for(request, public_id, manage=True, active=True)
+    if request.method != "POST" and connection.has_token:
+        return redirect("connections:rotate", public_id=connection.public_id)
+    return _token_page(request, connection, storing=True)
+
+
+def _token_page(request, connection, *, storing: bool):
+    initial = {"token_name": connection.token_name,
+               "expected_fingerprint": connection.token_fingerprint}
+    form = RotateForm(request.POST or None, initial=initial, storing=storing)
     refused = None
     if request.method == "POST" and form.is_valid():
         try:
-            rotation = connection.rotate_token(form.cleaned_data["token"], by=request.user,
-                                               token_name=form.cleaned_data["token_name"],
-                                               expires_on=form.cleaned_data["expires_on"],
-                                               accept_warnings=form.cleaned_data["accept_warnings"])
+            rotation = form.rotate(connection, by=request.user)
         except RotationRefused as exc:
             refused = exc
         else:
-            messages.success(request, (
-                f"Token rotated: {rotation.retired.token_fingerprint if rotation.retired else 'none'}"
-                f" → {rotation.connection.token_fingerprint}. {procedure.after_rotation(connection.label)}"))
+            messages.success(request, rotation.message())
             return redirect(rotation.connection)
     return render(request, "connections/rotate.html", {
-        "connection": connection, "form": form, "refused": refused,
+        "connection": connection, "form": form, "refused": refused, "storing": storing,
         "rows": refused.results if refused else [],
         "history": connection.token_history.select_related("retired_by")[:20],
     })
@@ -211,7 +227,7 @@ def onboarding_page(request, public_id):
 
 
 def onboarding_confirm(request, public_id, step):
-    connection = get_connection_for(request, public_id, run=True)
+    connection = get_connection_for(request, public_id, run=True, active=True)
     if request.method == "POST":
         try:
             onboarding.confirm(connection, step, by=request.user, value=request.POST.get("value", ""))

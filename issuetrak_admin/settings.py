@@ -146,6 +146,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Sensitive variables and POST fields (tokens) stay hidden on the DEBUG error page too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "issuetrak_admin.error_reports.TokenSafeExceptionReporterFilter"
 
 # Celery: an on-disk broker by default so nothing has to be installed; Redis in production.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

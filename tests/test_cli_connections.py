@@ -62,10 +62,14 @@ def test_edit_changes_only_the_options_given(db):
     assert str(zapier.expires_on) == "2099-01-31"
 
 
-def test_edit_can_replace_the_token_from_stdin(db):
+def test_edit_refuses_a_token_and_points_to_rotate(db):
     run(*ADD, stdin=SECRET_TOKEN)
-    run("edit", "Zapier", "--token-stdin", stdin="  brand-new-token \n")
-    assert Connection.objects.get().reveal_token() == "brand-new-token"
+    before = Connection.objects.values().get()
+    with pytest.raises(CommandError) as error:
+        run("edit", "Zapier", "--token-stdin", "--token-user", "x", stdin="  brand-new-token \n")
+    assert "connections rotate LABEL --token-stdin" in str(error.value)
+    assert error.value.returncode != 0
+    assert Connection.objects.values().get() == before
 
 
 def test_archive_hides_it_from_the_list(db):

@@ -65,26 +65,28 @@ def test_the_add_form_defaults_notify_to_the_creator_and_explains_expiry(sam_cli
     assert "strongly advised" in page
 
 
-def test_editing_without_a_new_token_keeps_the_old_one(sam_client, make_connection):
+def test_the_edit_form_has_no_token_field_and_a_path_change_keeps_the_token(sam_client,
+                                                                          make_connection):
     zapier = make_connection()
     edit = reverse("connections:edit", args=[zapier.public_id])
     page = sam_client.get(edit).content.decode()
-    assert SECRET_TOKEN not in page and zapier.token_fingerprint in page
+    assert SECRET_TOKEN not in page and 'name="token"' not in page
 
-    sam_client.post(edit, form(token="", base_url="https://new.example.com"))
+    response = sam_client.post(edit, form(base_url="https://support.example.com/issuetrak"))
 
+    assert response.status_code == 302
     zapier.refresh_from_db()
-    assert zapier.base_url == "https://new.example.com"
+    assert zapier.base_url == "https://support.example.com/issuetrak"
     assert zapier.reveal_token() == SECRET_TOKEN
 
 
-def test_editing_with_a_new_token_replaces_it(sam_client, make_connection):
+def test_a_token_posted_to_the_edit_form_is_ignored(sam_client, make_connection):
     zapier = make_connection()
     old_fingerprint = zapier.token_fingerprint
     sam_client.post(reverse("connections:edit", args=[zapier.public_id]), form(token="fresh-one"))
     zapier.refresh_from_db()
-    assert zapier.reveal_token() == "fresh-one"
-    assert zapier.token_fingerprint != old_fingerprint
+    assert zapier.reveal_token() == SECRET_TOKEN
+    assert zapier.token_fingerprint == old_fingerprint
 
 
 def test_editing_keeps_a_past_expiry_that_was_not_changed(sam_client, make_connection):

@@ -26,6 +26,7 @@ def urls_for(connection, notice):
         "edit": reverse("connections:edit", args=[c]),
         "archive": reverse("connections:archive", args=[c]),
         "rotate": reverse("connections:rotate", args=[c]),
+        "store_token": reverse("connections:store_token", args=[c]),
         "acknowledge": reverse("connections:acknowledge", args=[c, notice.pk]),
         "check": reverse("connections:check", args=[c]),
         "confirm": reverse("connections:onboarding_confirm", args=[c, "version"]),
@@ -36,7 +37,7 @@ def urls_for(connection, notice):
 
 READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
 RUN = {"check", "confirm"}
-MANAGE = {"add", "edit", "archive", "rotate", "acknowledge", "audit", "roles"}
+MANAGE = {"add", "edit", "archive", "rotate", "store_token", "acknowledge", "audit", "roles"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])
@@ -75,13 +76,13 @@ def test_changes_are_audited_with_field_names_but_never_token_values(sam_client,
 
     zapier = Connection.objects.get()
     sam_client.post(reverse("connections:edit", args=[zapier.public_id]), {
-        "label": "Zapier", "base_url": "https://y.example.com", "token": "another-secret-value",
-        "hosting": "self_hosted", "notify": "sam@example.com"})
+        "label": "Zapier", "base_url": "https://x.example.com/issuetrak",
+        "token": "another-secret-value", "hosting": "self_hosted", "notify": "sam@example.com"})
     sam_client.post(reverse("connections:archive", args=[zapier.public_id]))
     events = list(AuditEvent.objects.order_by("pk").values_list("action", "actor_name", "summary"))
     assert [e[0] for e in events] == ["connection_created", "connection_edited", "connection_archived"]
     assert all(e[1] == "sam" for e in events)
-    assert "Base URL" in events[1][2] and "API Token" in events[1][2]
+    assert "Base URL" in events[1][2] and "API Token" not in events[1][2]
     assert "secret" not in repr(events)
 
 

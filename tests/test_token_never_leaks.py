@@ -7,7 +7,8 @@ from django.db import connection as db_connection
 from django.urls import reverse
 
 from connections.issuetrak import IssuetrakClient
-from connections.models import Connection
+from connections.issuetrak.transport import Transport
+from connections.models import ChecklistRun, Connection
 from tests.conftest import SECRET_TOKEN
 from tests.http_fixtures import Reply, ScriptedServer
 
@@ -69,3 +70,43 @@ def test_seven_characters_of_the_token_are_left_alone():
             403, {"type": "Permission", "information": [{"message": f"no {SECRET_TOKEN[:7]}"}]})}
     ) as site, IssuetrakClient(site.url, SECRET_TOKEN) as client:
         assert client.system_settings().message.endswith(f"no {SECRET_TOKEN[:7]}")
+
+
+# --- The DEBUG error page -------------------------------------------------------------------------
+
+# Spelled as an expression: the debug page shows this file's source around the crash below.
+NEW_SECRET = SECRET_TOKEN[::-1]
+
+
+def _crash_in_the_check(monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("the network stack fell over")
+
+    monkeypatch.setattr(Transport, "exchange", crash)
+
+
+def _crash_in_the_swap(monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("the database went away mid-swap")
+
+    monkeypatch.setattr(ChecklistRun.objects, "create", crash)
+
+
+@pytest.mark.parametrize("crash", [_crash_in_the_check, _crash_in_the_swap])
+def test_a_500_during_rotation_with_debug_on_shows_no_token(crash, sam_client, settings, simulator,
+                                                            make_connection, monkeypatch):
+    simulator.add_token("healthy", NEW_SECRET)
+    zapier = make_connection(token=SECRET_TOKEN, base_url=simulator.site_url("healthy"),
+                             token_user="integration")
+    settings.DEBUG = True
+    crash(monkeypatch)
+    sam_client.raise_request_exception = False
+
+    response = sam_client.post(reverse("connections:rotate", args=[zapier.public_id]), {
+        "token": NEW_SECRET, "token_name": "Zapier", "expires_on": "", "accept_warnings": "on"})
+
+    page = response.content.decode()
+    assert response.status_code == 500 and "Traceback" in page  # Django's technical 500 page
+    for secret in (NEW_SECRET, SECRET_TOKEN):
+        assert not any(secret[i:i + 8] in page for i in range(len(secret) - 7))
+    assert Connection.objects.get().reveal_token() == SECRET_TOKEN

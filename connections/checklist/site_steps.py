@@ -107,8 +107,8 @@ def check_api_v2_enabled(run: SiteRun, step: Step) -> StepResult:
 def check_token_valid(run: SiteRun, step: Step) -> StepResult:
     if not run.subject.token:
         return step.failed("No API token stored yet.",
-                           "A sysadmin stores the token with “Rotate token”; it is checked before "
-                           "it is saved. " + procedure.NEW_TOKEN)
+                           f"{procedure.CREATE_TOKEN} and copy the value shown once; a sysadmin "
+                           f"stores it with “{procedure.STORE_TOKEN}”, which checks it first.")
     run.settings_read = run.client.system_settings()
     outcome = run.settings_read.outcome
     if outcome in (Outcome.OK, Outcome.FORBIDDEN):

@@ -19,6 +19,7 @@ MAX_TOKEN_LENGTH = 1024
 # People often paste the API address instead of the Application URL.
 _API_TAIL = re.compile(r"/api/v2(?:/.*)?$", re.IGNORECASE)
 _url_validator = URLValidator(schemes=["http", "https"])
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class InputRefused(ValueError):
@@ -55,6 +56,25 @@ def normalize_base_url(value: str | None) -> str:
             f"That is not a valid web address; copy the Application URL from {DEFAULTS_MENU}."
         ) from None
     return normalized
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a normalised URL: the site a stored token is bound to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two Base URLs reach the same site (a path change is the same site)."""
+    return origin_of(a) == origin_of(b)
+
+
+def origin_text(url: str) -> str:
+    """scheme://host[:port] for messages (the default port left out)."""
+    scheme, host, port = origin_of(url)
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port == _DEFAULT_PORTS.get(scheme) else f":{port}")
 
 
 def clean_token(value: str | None) -> str:

@@ -20,6 +20,8 @@ from connections.models.audit import AuditEvent, OnboardingConfirmation
 from connections.models.connection import (
     Connection,
     ConnectionQuerySet,
+    OriginChangeRefused,
+    RotatedMeanwhile,
     Rotation,
     RotationRefused,
     TokenHistory,
@@ -35,6 +37,8 @@ __all__ = [
     "Notice",
     "NotifierRun",
     "OnboardingConfirmation",
+    "OriginChangeRefused",
+    "RotatedMeanwhile",
     "Rotation",
     "RotationRefused",
     "TokenHistory",

@@ -4,47 +4,39 @@ history, and the verbs a reader looks for on them: rotate_token, archive."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import time
 import uuid
-from dataclasses import dataclass, replace
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from connections import secrets
-from connections.checklist import StepResult, Subject, overall_of, run_checklist
+from connections.base_url import normalize_base_url
+from connections.checklist import StepResult, overall_of, run_checklist
 from connections.choices import AuditAction, Hosting, RunState, SiteHealth, StepStatus, Trigger
+from connections.issuetrak.rules import origin_text, same_origin
 from connections.models.audit import AuditEvent
+from connections.models.rotation import Candidate, RotatedMeanwhile, Rotation, RotationRefused
 from connections.models.run import ChecklistRun
 
+__all__ = ["Connection", "ConnectionQuerySet", "OriginChangeRefused", "Rotation", "RotationRefused",
+           "RotatedMeanwhile", "TokenHistory"]
 
-class RotationRefused(Exception):
-    """The new token did not pass the checklist (or has unaccepted warnings): nothing changed."""
-
-    def __init__(self, overall: StepStatus, results: list[StepResult]):
-        self.overall, self.results = overall, results
-        problem = next((r for r in results if r.status.is_failure), None)
-        if problem:
-            message = f"The new token was not saved: {problem.title} — {problem.message}"
-        else:
-            message = "The new token passes with warnings: accept them to rotate."
-        super().__init__(message)
-
-    @property
-    def only_warnings(self) -> bool:
-        """Accepting the warnings would let the rotation through."""
-        return self.overall == StepStatus.WARN
+ARCHIVED_REFUSAL = ("“{label}” is archived: it cannot be edited, rotated or checked. "
+                    "A sysadmin can restore it first.")
+SAME_TOKEN_REFUSAL = (
+    "That is the token already stored for this site. Create a new token in Issuetrak and paste "
+    "that one (to change only the path of the Base URL, use Edit).")
 
 
-@dataclass
-class Rotation:
-    connection: Connection
-    retired: TokenHistory | None
-    overall: StepStatus
-    results: list[StepResult]
+class OriginChangeRefused(ValueError):
+    """A save would send the stored token to another site without the checked rotation."""
 
 
 class ConnectionQuerySet(models.QuerySet):
@@ -124,6 +116,37 @@ class Connection(models.Model):
     def get_absolute_url(self):
         return reverse("connections:detail", args=[self.public_id])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        if "base_url" in field_names:
+            instance._bound_base_url = instance.base_url  # the site the stored token is for
+        return instance
+
+    def _origin_change(self) -> str:
+        """Why this unsaved Base URL may not be saved with the stored token, or ""."""
+        bound = getattr(self, "_bound_base_url", None)
+        if self.has_token and bound and not same_origin(bound, self.base_url):
+            return (f"The token of “{self.label}” is bound to {origin_text(bound)}; only a "
+                    f"rotation checked against {origin_text(self.base_url)} may move it there.")
+        return ""
+
+    def clean(self):
+        if problem := self._origin_change():  # model forms anywhere (Django admin too)
+            raise ValidationError({"base_url": problem})
+
+    def save(self, *args, **kwargs):
+        """Refuse to send a stored token to another origin (only swap_token may rebind it)."""
+        if problem := self._origin_change():
+            raise OriginChangeRefused(problem)
+        super().save(*args, **kwargs)
+        self._bound_base_url = self.base_url
+
+    def refresh_from_db(self, *args, fields=None, **kwargs):
+        super().refresh_from_db(*args, fields=fields, **kwargs)
+        if fields is None or "base_url" in fields:
+            self._bound_base_url = self.base_url
+
     def set_token(self, raw_token: str) -> None:
         """Store a cleaned token encrypted; only its fingerprint stays readable."""
         self.token_ciphertext = secrets.encrypt_token(raw_token)
@@ -138,36 +161,73 @@ class Connection(models.Model):
     def has_token(self) -> bool:
         return bool(self.token_ciphertext)
 
-    def rotate_token(self, raw_token: str, *, token_name: str, expires_on: dt.date | None, by=None,
+    @sensitive_variables()  # every frame below holds the candidate token
+    def rotate_token(self, raw_token: str, *, token_name: str, expires_on: dt.date | None,
+                     base_url: str = "", expected_fingerprint: str | None = None, by=None,
                      accept_warnings: bool = False, via: str = "") -> Rotation:
-        """Prove the new token on the site, then make it current; raise RotationRefused.
+        """Prove the new token (at the new Base URL, if given) on the site, then make it current.
 
-        If the checklist fails for the new token nothing changes. If it passes (or its warnings
-        are accepted) the swap happens in one transaction; the old token is kept only as a
-        fingerprint in the history. Any error before the commit leaves the old token in place.
+        Raises RotationRefused: when the checklist fails or warns unaccepted, when it is the
+        stored token on the same site, or when the token changed since `expected_fingerprint`
+        (default: the one this instance was loaded with). Nothing changes then.
         """
-        token = secrets.clean_token(raw_token)
+        candidate = self.rotation_candidate(raw_token, token_name=token_name, expires_on=expires_on,
+                                            base_url=base_url, expected_fingerprint=expected_fingerprint)
         started = time.monotonic()
-        subject = replace(Subject.from_connection(self, token=token),
-                          token_name=token_name, expires_on=expires_on)
-        results = run_checklist(subject)
+        results = run_checklist(candidate.subject(self))
         overall = overall_of(results)
         if overall == StepStatus.FAIL or (overall == StepStatus.WARN and not accept_warnings):
-            raise RotationRefused(overall, results)
+            raise RotationRefused(overall, results, storing=not self.has_token)
         duration_ms = int((time.monotonic() - started) * 1000)
-        with transaction.atomic():
-            return Connection.objects.select_for_update().get(pk=self.pk)._swap(
-                token, token_name, expires_on, by, via, overall, results, duration_ms)
+        return self.swap_token(candidate, overall, results, by=by, via=via, duration_ms=duration_ms)
 
-    def _swap(self, token, token_name, expires_on, by, via, overall, results, duration_ms) -> Rotation:
-        retired = None
-        if self.has_token:
-            retired = self.token_history.create(
-                token_fingerprint=self.token_fingerprint, token_name=self.token_name,
-                expires_on=self.expires_on, set_at=self.token_set_at, retired_by=by)
-        self.set_token(token)
-        self.token_name, self.expires_on = token_name, expires_on
-        # A new token is a new start: its health and notices count afresh.
+    @sensitive_variables()
+    def rotation_candidate(self, raw_token: str, *, token_name: str, expires_on: dt.date | None,
+                           base_url: str = "", expected_fingerprint: str | None = None) -> Candidate:
+        """The cleaned candidate, or RotationRefused for what no check can make right."""
+        if self.is_archived:
+            raise RotationRefused.because(ARCHIVED_REFUSAL.format(label=self.label))
+        token = secrets.clean_token(raw_token)
+        new_url = normalize_base_url(base_url) if base_url else self.base_url
+        same_token = self.has_token and hmac.compare_digest(token, self.reveal_token())
+        moves = not same_origin(new_url, self.base_url)
+        if same_token and not moves:
+            raise RotationRefused.because(SAME_TOKEN_REFUSAL)
+        expected = self.token_fingerprint if expected_fingerprint is None else expected_fingerprint
+        return Candidate(token, new_url, token_name, expires_on, expected, keeps_token=same_token)
+
+    @sensitive_variables()
+    def swap_token(self, candidate: Candidate, overall: StepStatus, results: list[StepResult], *,
+                   by=None, via: str = "", duration_ms: int = 0) -> Rotation:
+        """Make a checked candidate current in one transaction, unless the token (or archive
+        state) changed since the candidate was made: then RotationRefused, nothing changed."""
+        with transaction.atomic():
+            # The row lock makes a concurrent swap wait here, then see the token it replaced.
+            locked = Connection.objects.select_for_update().get(pk=self.pk)
+            if locked.is_archived:
+                raise RotationRefused.because(ARCHIVED_REFUSAL.format(label=locked.label))
+            if locked.token_fingerprint != candidate.expected_fingerprint:
+                raise locked._rotated_meanwhile()
+            return locked._swap(candidate, by, via, overall, results, duration_ms)
+
+    def _rotated_meanwhile(self) -> RotatedMeanwhile:
+        last = self.audit_events.filter(action=AuditAction.TOKEN_ROTATED).first()
+        return RotatedMeanwhile(last.actor_name if last else "someone",
+                                last.created_at if last else self.token_set_at,
+                                self.token_fingerprint)
+
+    def _swap(self, candidate, by, via, overall, results, duration_ms) -> Rotation:
+        retired, previous_url = None, self.base_url
+        kind = "moved" if candidate.keeps_token else ("rotated" if self.has_token else "stored")
+        if not candidate.keeps_token:
+            if self.has_token:
+                retired = self.token_history.create(
+                    token_fingerprint=self.token_fingerprint, token_name=self.token_name,
+                    expires_on=self.expires_on, set_at=self.token_set_at, retired_by=by)
+            self.set_token(candidate.token)
+        self.base_url = self._bound_base_url = candidate.base_url  # checked: may change origin
+        self.token_name, self.expires_on = candidate.token_name, candidate.expires_on
+        # A new token (or site) is a new start: its health and notices count afresh.
         self.alert_open, self.site_health = False, ""
         self.last_overall, self.last_checked_at = overall, timezone.now()
         self.save()
@@ -176,11 +236,10 @@ class Connection(models.Model):
             overall=overall, steps=[r.as_dict() for r in results],
             token_fingerprint=self.token_fingerprint, started_at=timezone.now(),
             finished_at=timezone.now(), duration_ms=duration_ms)
-        old = retired.token_fingerprint if retired else "(none)"
-        AuditEvent.objects.record(
-            AuditAction.TOKEN_ROTATED, actor=by, via=via, connection=self,
-            summary=f"Token {old} replaced by {self.token_fingerprint} (checklist: {overall})")
-        return Rotation(self, retired, overall, results)
+        rotation = Rotation(self, retired, overall, results, previous_url, kind)
+        AuditEvent.objects.record(AuditAction.TOKEN_ROTATED, actor=by, via=via, connection=self,
+                                  summary=_audit_summary(rotation))
+        return rotation
 
     @property
     def thresholds(self) -> list[int]:
@@ -224,6 +283,18 @@ class Connection(models.Model):
     @property
     def is_cloud(self) -> bool:
         return self.hosting == Hosting.CLOUD
+
+
+def _audit_summary(rotation: Rotation) -> str:
+    connection, checked = rotation.connection, f"(checklist: {rotation.overall})"
+    moved = (f"; Base URL {rotation.previous_base_url} → {connection.base_url}"
+             if connection.base_url != rotation.previous_base_url else "")
+    if rotation.kind == "stored":
+        return f"Token {connection.token_fingerprint} stored {checked}"
+    if rotation.kind == "moved":
+        return f"Same token {connection.token_fingerprint} moved{moved} {checked}"
+    old = rotation.retired.token_fingerprint
+    return f"Token {old} replaced by {connection.token_fingerprint}{moved} {checked}"
 
 
 class TokenHistory(models.Model):

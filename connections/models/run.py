@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from connections.checklist import (
     SITE_STEP_KEYS,
@@ -158,6 +159,7 @@ class ChecklistRun(models.Model):
         return next((r for r in self.results if r.key == key), None)
 
 
+@sensitive_variables()  # the frames below hold the decrypted token
 def timed_checklist(connection, *, on_step=None) -> tuple[list[StepResult] | None, int]:
     """Check one site; a crash (even an undecryptable token) becomes None, not an error.
 

@@ -12,8 +12,9 @@ from argparse import ArgumentTypeError
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, procedure, revalidation
+from connections import expiry, revalidation
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
@@ -76,6 +77,8 @@ class Command(BaseCommand):
                                 "the site: exit 0 pass, 1 warn, 2 refused.")
         rotate.add_argument("current_label", metavar="LABEL")
         rotate.add_argument("--token-stdin", action="store_true", required=True)
+        rotate.add_argument("--base-url", metavar="URL", help="The site's new Application URL, if "
+                            "it moved (the same token is then accepted, checked there first).")
         rotate.add_argument("--token-name", help="Default: the current token name.")
         rotate.add_argument("--expires", metavar="YYYY-MM-DD", type=_date)
         rotate.add_argument("--accept-warnings", action="store_true",
@@ -99,6 +102,7 @@ class Command(BaseCommand):
     def handle(self, *args, subcommand, **options):
         getattr(self, f"handle_{subcommand.replace('-', '_')}")(options)
 
+    @sensitive_variables()
     def handle_add(self, options):
         if not options["token_stdin"]:
             raise CommandError("add needs --token-stdin: the token is read from stdin, never an argument.")
@@ -111,11 +115,13 @@ class Command(BaseCommand):
 
     def handle_edit(self, options):
         connection = _get_active(options["current_label"])
+        if options["token_stdin"]:
+            raise CommandError(
+                "edit never changes a token: use `connections rotate LABEL --token-stdin`, which "
+                "checks the new token on the site first. Nothing was saved.")
         data = form_data_from(connection) | self._given_fields(options)
         if options["hosting"]:
             data["hosting"] = options["hosting"]
-        if options["token_stdin"]:
-            data["token"] = self._read_token()
         connection = self._save(ConnectionForm(data, instance=connection))
         self.stdout.write(f"Updated “{connection.label}” (token {connection.token_fingerprint}).")
 
@@ -169,10 +175,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  {row['label']}\t{row['kind']} {row['threshold']}\t"
                               f"{row['channel']}\t{', '.join(row['recipients'])}\t{row['status']}")
 
+    @sensitive_variables()
     def handle_rotate(self, options):
         connection = _get_active(options["current_label"], returncode=2)
         form = RotateForm({
             "token": sys.stdin.read(),
+            "base_url": options["base_url"] or "",
             "token_name": options["token_name"] if options["token_name"] is not None
             else connection.token_name,
             "expires_on": options["expires"].isoformat() if options["expires"] else "",
@@ -181,21 +189,14 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(_errors_text(form), returncode=2)
         try:
-            rotation = connection.rotate_token(form.cleaned_data["token"],
-                                               token_name=form.cleaned_data["token_name"],
-                                               expires_on=form.cleaned_data["expires_on"],
-                                               accept_warnings=options["accept_warnings"], via="cli")
+            rotation = form.rotate(connection, via="cli")
         except RotationRefused as refused:
-            self._print_run({"connection": connection.label, "overall": refused.overall,
-                             "results": refused.results, "duration_ms": 0})
+            if refused.results:
+                self._print_run({"connection": connection.label, "overall": refused.overall,
+                                 "results": refused.results, "duration_ms": 0})
             code = EXIT_CODES[refused.overall]
             raise CommandError(f"{refused} Nothing changed.", returncode=code) from None
-        self.stdout.write(
-            f"Rotated “{connection.label}”: "
-            f"{rotation.retired.token_fingerprint if rotation.retired else 'no token'} → "
-            f"{rotation.connection.token_fingerprint} ({rotation.overall}). "
-            + procedure.after_rotation(connection.label)
-        )
+        self.stdout.write(f"{connection.label}: {rotation.message()} ({rotation.overall})")
         sys.exit(EXIT_CODES[rotation.overall])
 
     def handle_revalidate(self, options):
