@@ -71,6 +71,7 @@ def test_the_edit_form_has_no_token_field_and_a_path_change_keeps_the_token(sam_
     edit = reverse("connections:edit", args=[zapier.public_id])
     page = sam_client.get(edit).content.decode()
     assert SECRET_TOKEN not in page and 'name="token"' not in page
+    assert "changes only through" in page and zapier.token_fingerprint in page
 
     response = sam_client.post(edit, form(base_url="https://support.example.com/issuetrak"))
 

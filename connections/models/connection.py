@@ -142,8 +142,8 @@ class Connection(models.Model):
         super().save(*args, **kwargs)
         self._bound_base_url = self.base_url
 
-    def refresh_from_db(self, *args, fields=None, **kwargs):
-        super().refresh_from_db(*args, fields=fields, **kwargs)
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
         if fields is None or "base_url" in fields:
             self._bound_base_url = self.base_url
 
