@@ -214,3 +214,17 @@ class RotateForm(forms.Form):
         if expires_on and expires_on < timezone.localdate():
             raise ValidationError("That date has passed: a token with it no longer works.")
         return expires_on
+
+
+class RepairForm(forms.Form):
+    """The permission repair page: a Sys Admin's token, typed for this action and never shown again."""
+
+    admin_token = forms.CharField(
+        label="Sys Admin's API token", strip=True, max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Used for this action only: sent to this connection's site, never stored or shown.")
+    remove_readonly_override = forms.BooleanField(
+        required=False,
+        label="Remove the read-only administration override (takes the user out of those groups)")
+    reactivate_user = forms.BooleanField(required=False, label="Re-activate the token user if it is inactive")
+    reviewed = forms.CharField(required=False, widget=forms.HiddenInput)

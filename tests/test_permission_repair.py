@@ -1,76 +1,22 @@
 """`manage.py connections fix-permissions`: a Sys Admin's token repairs the token user's rights on
 the simulator — red checklist before, green after, every other group byte-for-byte the same."""
 
-import io
 import json
-import sys
 
 import pytest
 import requests
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from connections.choices import AuditAction
 from connections.models import AuditEvent
 from connections.repair.applying import WRITE_SPACING_S
-from connections.simulator import IssuetrakSimulator
-from connections.simulator.scenarios import ADMIN_IID, INTEGRATION_IID
-
-ADMIN_TOKEN = "sysadmin-typed-9f2c41d7"
+from connections.simulator.scenarios import INTEGRATION_IID
+from tests.repair_support import ADMIN_TOKEN, all_groups, checklist, fix, get, memberships, on_site
 
 
-@pytest.fixture
-def sim():
-    """A fresh simulator per test (repairs change its sites), where admin has a token of its own."""
-    with IssuetrakSimulator() as simulator:
-        for site in simulator.sites:
-            simulator.add_token(site, ADMIN_TOKEN, ADMIN_IID)
-        yield simulator
-
-
-def on_site(make_connection, sim, site):
-    return make_connection(label=site, token_name=site, token="good-token", base_url=sim.site_url(site),
-                           token_user="integration")
-
-
-def fix(label, *flags, token=ADMIN_TOKEN):
-    out, err = io.StringIO(), io.StringIO()
-    old_stdin, sys.stdin = sys.stdin, io.StringIO(token + "\n")
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            call_command("connections", "fix-permissions", label, "--admin-token-stdin", *flags,
-                         stdout=out, stderr=err)
-    finally:
-        sys.stdin = old_stdin
-    return exit_.value.code, out.getvalue()
-
-
-def get(sim, site, path):
-    response = requests.get(f"{sim.site_url(site)}/api/v2{path}", headers={"X-Api-Key": ADMIN_TOKEN},
-                            timeout=10)
-    assert response.status_code == 200
-    return response.json()["values"]
-
-
-def all_groups(sim, site):
-    """Every group record, in one read (the test's reads share the site's 20 a second)."""
-    return {g["iid"]: g for g in get(sim, site, "/Groups?PageSize=100")}
-
-
-def memberships(sim, site, iid=INTEGRATION_IID):
-    return sorted(m["groupIid"] for m in get(sim, site, f"/Users/{iid}/Memberships/Groups"))
-
-
-def checklist(label):
-    out = io.StringIO()
-    with pytest.raises(SystemExit):
-        call_command("connections", "check", label, "--json", stdout=out)
-    return {s["key"]: s["status"] for s in json.loads(out.getvalue())["steps"]}
-
-
-def test_not_admin_dry_run_prints_the_calls_and_changes_nothing(make_connection, sim):
-    on_site(make_connection, sim, "not-admin")
-    groups_before = all_groups(sim, "not-admin")
+def test_not_admin_dry_run_prints_the_calls_and_changes_nothing(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "not-admin")
+    groups_before = all_groups(admin_sim, "not-admin")
 
     code, out = fix("not-admin", "--json")
 
@@ -83,27 +29,27 @@ def test_not_admin_dry_run_prints_the_calls_and_changes_nothing(make_connection,
     assert create["body"]["isAgentOnly"] is True
     assert create["diff"]["name"] == {"before": None, "after": "API integration"}
     assert create["other_members"] == 0
-    assert all_groups(sim, "not-admin") == groups_before
-    assert memberships(sim, "not-admin") == [2, 6]
+    assert all_groups(admin_sim, "not-admin") == groups_before
+    assert memberships(admin_sim, "not-admin") == [2, 6]
     assert not AuditEvent.objects.filter(action=AuditAction.PERMISSIONS_REPAIRED).exists()
 
 
-def test_not_admin_apply_turns_the_checklist_green_and_leaves_other_groups_alone(make_connection, sim):
-    on_site(make_connection, sim, "not-admin")
+def test_not_admin_apply_turns_the_checklist_green_and_leaves_other_groups_alone(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "not-admin")
     assert checklist("not-admin")["token_admin"] == "fail"
-    groups_before = all_groups(sim, "not-admin")
+    groups_before = all_groups(admin_sim, "not-admin")
 
     code, out = fix("not-admin", "--apply")
 
     assert code == 0, out
     assert "token_admin passes" in out
     assert checklist("not-admin")["token_admin"] == "pass"
-    groups_after = all_groups(sim, "not-admin")
+    groups_after = all_groups(admin_sim, "not-admin")
     new = [g for iid, g in groups_after.items() if iid not in groups_before]
     assert [(g["name"], g["permissions"], g["isAgentOnly"]) for g in new] == [
         ("API integration", ["CanUseApiV2", "IsAdmin"], True)]
     assert {iid: groups_after[iid] for iid in groups_before} == groups_before  # byte for byte
-    assert memberships(sim, "not-admin") == [2, 6, new[0]["iid"]]
+    assert memberships(admin_sim, "not-admin") == [2, 6, new[0]["iid"]]
     events = AuditEvent.objects.filter(action=AuditAction.PERMISSIONS_REPAIRED).order_by("pk")
     assert [e.summary.split(" with ")[0] for e in events] == [
         "POST /Groups", f"POST /Users/{INTEGRATION_IID}/Memberships/Groups"]
@@ -112,8 +58,8 @@ def test_not_admin_apply_turns_the_checklist_green_and_leaves_other_groups_alone
     assert f'"groupIid": {new[0]["iid"]}' in events[1].summary or "API integration" in events[1].summary
 
 
-def test_a_second_run_reuses_the_group_and_needs_nothing(make_connection, sim):
-    on_site(make_connection, sim, "not-admin")
+def test_a_second_run_reuses_the_group_and_needs_nothing(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "not-admin")
     assert fix("not-admin", "--apply")[0] == 0
 
     code, out = fix("not-admin")
@@ -122,32 +68,32 @@ def test_a_second_run_reuses_the_group_and_needs_nothing(make_connection, sim):
     assert "already an administrator" in out
 
 
-def test_read_only_admin_is_offered_the_override_removal_and_applies_it(make_connection, sim):
-    on_site(make_connection, sim, "read-only-admin")
+def test_read_only_admin_is_offered_the_override_removal_and_applies_it(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "read-only-admin")
     assert checklist("read-only-admin")["token_admin"] == "fail"
-    groups_before = all_groups(sim, "read-only-admin")
+    groups_before = all_groups(admin_sim, "read-only-admin")
 
     code, out = fix("read-only-admin")
     assert code == 1
     assert "--remove-readonly-override" in out and "Auditors" in out
     code, out = fix("read-only-admin", "--apply")
     assert code == 2  # nothing planned without consent: still not an administrator
-    assert memberships(sim, "read-only-admin") == [5, 7]
+    assert memberships(admin_sim, "read-only-admin") == [5, 7]
 
     code, out = fix("read-only-admin", "--apply", "--remove-readonly-override")
 
     assert code == 0, out
     assert checklist("read-only-admin")["token_admin"] == "pass"
-    assert memberships(sim, "read-only-admin") == [7]
-    assert all_groups(sim, "read-only-admin") == groups_before  # no group changed at all
-    assert memberships(sim, "read-only-admin", iid=12) == [5]  # Auditors' other member keeps it
+    assert memberships(admin_sim, "read-only-admin") == [7]
+    assert all_groups(admin_sim, "read-only-admin") == groups_before  # no group changed at all
+    assert memberships(admin_sim, "read-only-admin", iid=12) == [5]  # Auditors' other member keeps it
 
 
-def test_an_inactive_token_user_is_reactivated_by_a_merge_put(make_connection, sim):
-    on_site(make_connection, sim, "inactive-user")
+def test_an_inactive_token_user_is_reactivated_by_a_merge_put(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "inactive-user")
     assert checklist("inactive-user")["token_user"] == "fail"
-    user_before = get(sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
-    groups_before = all_groups(sim, "inactive-user")
+    user_before = get(admin_sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
+    groups_before = all_groups(admin_sim, "inactive-user")
 
     code, out = fix("inactive-user", "--reactivate-user", "--json")
     plan = json.loads(out)
@@ -161,14 +107,14 @@ def test_an_inactive_token_user_is_reactivated_by_a_merge_put(make_connection, s
     assert code == 0, out
     steps = checklist("inactive-user")
     assert steps["token_user"] == "pass" and steps["token_admin"] == "pass"
-    user_after = get(sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
+    user_after = get(admin_sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
     changed = {k for k in user_before if user_before[k] != user_after[k]}
     assert changed - {"modifiedByUserIid"} == {"isActive", "modifiedDate"}
-    assert all_groups(sim, "inactive-user") == groups_before
+    assert all_groups(admin_sim, "inactive-user") == groups_before
 
 
-def test_a_put_stops_when_the_object_changed_after_the_plan(make_connection, sim, monkeypatch):
-    connection = on_site(make_connection, sim, "inactive-user")
+def test_a_put_stops_when_the_object_changed_after_the_plan(make_connection, admin_sim, monkeypatch):
+    connection = on_site(make_connection, admin_sim, "inactive-user")
     from connections.choices import Trigger
     from connections.issuetrak import IssuetrakClient
     from connections.repair import Planner, RepairError, apply_plan
@@ -176,44 +122,44 @@ def test_a_put_stops_when_the_object_changed_after_the_plan(make_connection, sim
     with IssuetrakClient(connection.base_url, ADMIN_TOKEN) as client:
         repair = Planner(client, connection.label, "integration").plan(reactivate_user=True)
     # Someone edits the user in between (a merge of their own, changing the phone number).
-    record = get(sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
+    record = get(admin_sim, "inactive-user", f"/Users/{INTEGRATION_IID}")
     body = {k: v for k, v in record.items() if k in repair.calls[0].body} | {"phoneNumber": "555-0100"}
-    edited = requests.put(f"{sim.site_url('inactive-user')}/api/v2/Users/{INTEGRATION_IID}", json=body,
+    edited = requests.put(f"{admin_sim.site_url('inactive-user')}/api/v2/Users/{INTEGRATION_IID}", json=body,
                           headers={"X-Api-Key": ADMIN_TOKEN}, timeout=10)
     assert edited.status_code == 200
 
     with pytest.raises(RepairError, match="changed on the site since the plan"):
         apply_plan(connection, ADMIN_TOKEN, repair, trigger=Trigger.CLI, via="cli")
 
-    assert get(sim, "inactive-user", f"/Users/{INTEGRATION_IID}")["isActive"] is False
-    assert get(sim, "inactive-user", f"/Users/{INTEGRATION_IID}")["phoneNumber"] == "555-0100"
+    assert get(admin_sim, "inactive-user", f"/Users/{INTEGRATION_IID}")["isActive"] is False
+    assert get(admin_sim, "inactive-user", f"/Users/{INTEGRATION_IID}")["phoneNumber"] == "555-0100"
     assert not AuditEvent.objects.filter(action=AuditAction.PERMISSIONS_REPAIRED).exists()
 
 
-def test_writes_are_paced_under_five_a_second(make_connection, sim):
-    on_site(make_connection, sim, "read-only-admin")
-    sim.set_rate_limits("read-only-admin", writes_per_second=5)
+def test_writes_are_paced_under_five_a_second(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "read-only-admin")
+    admin_sim.set_rate_limits("read-only-admin", writes_per_second=5)
 
     code, _ = fix("read-only-admin", "--apply", "--remove-readonly-override")
 
     assert code == 0
-    assert sim.peak(sim.site_url("read-only-admin"), "writes_per_second") <= 1 / WRITE_SPACING_S
+    assert admin_sim.peak(admin_sim.site_url("read-only-admin"), "writes_per_second") <= 1 / WRITE_SPACING_S
 
 
-def test_a_token_that_is_not_a_sys_admins_changes_nothing(make_connection, sim):
-    on_site(make_connection, sim, "not-admin")
+def test_a_token_that_is_not_a_sys_admins_changes_nothing(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "not-admin")
 
     with pytest.raises(CommandError, match="may not .*403.*Sys Admin") as refused:
         fix("not-admin", token="good-token")
 
     assert refused.value.returncode == 2
     assert "good-token" not in str(refused.value)
-    assert [g["name"] for g in get(sim, "not-admin", "/Groups?PageSize=100")][-1] != "API integration"
-    assert memberships(sim, "not-admin") == [2, 6]
+    assert [g["name"] for g in get(admin_sim, "not-admin", "/Groups?PageSize=100")][-1] != "API integration"
+    assert memberships(admin_sim, "not-admin") == [2, 6]
 
 
-def test_no_admin_token_is_refused(make_connection, sim):
-    on_site(make_connection, sim, "not-admin")
+def test_no_admin_token_is_refused(make_connection, admin_sim):
+    on_site(make_connection, admin_sim, "not-admin")
 
     with pytest.raises(CommandError, match="No admin token"):
         fix("not-admin", token="  ")

@@ -26,6 +26,7 @@ def urls_for(connection, notice):
         "edit": reverse("connections:edit", args=[c]),
         "archive": reverse("connections:archive", args=[c]),
         "rotate": reverse("connections:rotate", args=[c]),
+        "fix_permissions": reverse("connections:fix_permissions", args=[c]),
         "acknowledge": reverse("connections:acknowledge", args=[c, notice.pk]),
         "check": reverse("connections:check", args=[c]),
         "confirm": reverse("connections:onboarding_confirm", args=[c, "version"]),
@@ -36,7 +37,7 @@ def urls_for(connection, notice):
 
 READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
 RUN = {"check", "confirm"}
-MANAGE = {"add", "edit", "archive", "rotate", "acknowledge", "audit", "roles"}
+MANAGE = {"add", "edit", "archive", "rotate", "fix_permissions", "acknowledge", "audit", "roles"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from connections.choices import Trigger
@@ -18,6 +20,12 @@ class FixOutcome:
     plan: RepairPlan
     applied: Applied | None = None
     apply_requested: bool = False
+    stale: bool = False  # the page's reviewed plan no longer matches the site: nothing was applied
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the planned calls and options: what a person reviewed before applying."""
+        return plan_digest(self.plan)
 
     @property
     def exit_code(self) -> int:
@@ -45,6 +53,13 @@ class FixOutcome:
         return document
 
 
+def plan_digest(repair: RepairPlan) -> str:
+    """A short hash of a plan's calls and options (no token in it)."""
+    reviewed = {"calls": [c.as_dict() for c in repair.calls],
+                "options": [o.as_dict() for o in repair.options]}
+    return hashlib.sha256(json.dumps(reviewed, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def clean_admin_token(raw: str) -> str:
     """The admin token as typed (surrounding whitespace dropped); RepairError when it is empty."""
     token = (raw or "").strip()
@@ -54,8 +69,12 @@ def clean_admin_token(raw: str) -> str:
 
 
 def run(connection, admin_token: str, *, apply: bool, remove_readonly_override: bool = False,
-        reactivate_user: bool = False, trigger: str = Trigger.CLI, by=None, via: str = "cli") -> FixOutcome:
-    """Plan the repair with the admin token (sent only to the connection's own site); apply if asked."""
+        reactivate_user: bool = False, trigger: str = Trigger.CLI, by=None, via: str = "cli",
+        reviewed: str | None = None) -> FixOutcome:
+    """Plan the repair with the admin token (sent only to the connection's own site); apply if asked.
+
+    With `reviewed` (a plan digest), nothing is applied unless the fresh plan is the one reviewed.
+    """
     token = clean_admin_token(admin_token)
     if not connection.token_user:
         raise RepairError("No token user is recorded for this connection: record the Issuetrak User ID "
@@ -69,4 +88,6 @@ def run(connection, admin_token: str, *, apply: bool, remove_readonly_override: 
             remove_readonly_override=remove_readonly_override, reactivate_user=reactivate_user)
     if not apply or not repair.calls:
         return FixOutcome(repair, apply_requested=apply)
+    if reviewed is not None and plan_digest(repair) != reviewed:
+        return FixOutcome(repair, apply_requested=True, stale=True)
     return FixOutcome(repair, apply_plan(connection, token, repair, trigger=trigger, by=by, via=via))

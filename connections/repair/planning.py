@@ -29,7 +29,7 @@ UPDATE_USER_FIELDS = (
 )  # fmt: skip
 # Counting a group's other members costs one read per site user: above this, it is not counted.
 MEMBER_COUNT_MAX_USERS = 200
-READ_SPACING_S = 0.1  # the member count's reads stay at 10 a second, half Issuetrak's 20
+READ_SPACING_S = 0.1  # a plan's reads stay at 10 a second, half Issuetrak's 20 (Zapier shares it)
 NEW_GROUP = "<new group iid>"  # stands for the iid of the group a plan creates, until it exists
 
 
@@ -120,11 +120,33 @@ def read(result: ApiResult, what: str) -> Any:
     raise RepairError(f"Could not {what}: {result.message} Nothing was changed.")
 
 
+class PacedReads:
+    """The client's calls, no closer together than READ_SPACING_S (a plan may read a few dozen)."""
+
+    def __init__(self, client: IssuetrakClient):
+        self._client = client
+        self._last = float("-inf")
+
+    def __getattr__(self, name: str):
+        method = getattr(self._client, name)
+
+        def paced(*args, **kwargs):
+            wait = self._last + READ_SPACING_S - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._last = time.monotonic()
+
+        return paced
+
+
 class Planner:
     """Reads the site with the admin token and builds a RepairPlan (reads only)."""
 
     def __init__(self, client: IssuetrakClient, label: str, login_id: str):
-        self.client, self.label, self.login_id = client, label, login_id
+        self.client, self.label, self.login_id = PacedReads(client), label, login_id
 
     def plan(self, *, remove_readonly_override: bool = False, reactivate_user: bool = False) -> RepairPlan:
         user = self._user()
@@ -181,7 +203,6 @@ class Planner:
         for other in users:
             if other.get("iid") == user_iid:
                 continue
-            time.sleep(READ_SPACING_S)
             held = read(self.client.user_groups(other["iid"]), "read group memberships") or []
             count += any(m.get("groupIid") == group_iid for m in held)
         return count
