@@ -163,3 +163,19 @@ def test_no_admin_token_is_refused(make_connection, admin_sim):
 
     with pytest.raises(CommandError, match="No admin token"):
         fix("not-admin", token="  ")
+
+
+def test_the_admin_token_goes_only_to_the_connections_own_origin(make_connection, db):
+    from tests.http_fixtures import Reply, ScriptedServer
+
+    with ScriptedServer({}) as elsewhere:
+        moved = Reply(307, headers={"Location": f"{elsewhere.url}/api/v2/Users/Search"})
+        with ScriptedServer({"/api/v2/Users/Search": moved}) as site:
+            make_connection(label="moved", base_url=site.url, token_user="integration")
+
+            with pytest.raises(CommandError, match="redirects to another host") as refused:
+                fix("moved")
+
+    assert refused.value.returncode == 2
+    assert [seen.headers.get("X-Api-Key") for seen in site.seen] == [ADMIN_TOKEN]
+    assert elsewhere.seen == []
