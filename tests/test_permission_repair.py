@@ -179,3 +179,18 @@ def test_the_admin_token_goes_only_to_the_connections_own_origin(make_connection
     assert refused.value.returncode == 2
     assert [seen.headers.get("X-Api-Key") for seen in site.seen] == [ADMIN_TOKEN]
     assert elsewhere.seen == []
+
+
+def test_a_site_echoing_the_admin_token_gets_it_redacted_from_the_message(make_connection, db):
+    from tests.http_fixtures import Reply, ScriptedServer
+
+    echo = Reply(400, {"traceId": "t-1", "information": [
+        {"type": "Validation", "message": f"Bad key {ADMIN_TOKEN} for this search"}]})
+    with ScriptedServer({"/api/v2/Users/Search": echo}) as site:
+        make_connection(label="echo", base_url=site.url, token_user="integration")
+
+        with pytest.raises(CommandError) as refused:
+            fix("echo")
+
+    assert ADMIN_TOKEN not in str(refused.value)
+    assert "[redacted]" in str(refused.value) and "Nothing was changed." in str(refused.value)
