@@ -109,3 +109,4 @@ class AuditAction(models.TextChoices):
     ONBOARDING_CONFIRMED = "onboarding_confirmed", "Onboarding step confirmed"
     ROLE_CHANGED = "role_changed", "Role changed"
     LOGIN_FAILED = "login_failed", "Failed sign-in"
+    PERMISSIONS_REPAIRED = "permissions_repaired", "Issuetrak permissions repaired"

@@ -252,3 +252,16 @@ class RotateForm(forms.Form):
             data["token"], token_name=data["token_name"], expires_on=data["expires_on"],
             base_url=data.get("base_url", ""), expected_fingerprint=expected, by=by, via=via,
             accept_warnings=data["accept_warnings"])
+
+class RepairForm(forms.Form):
+    """The permission repair page: a Sys Admin's token, typed for this action and never shown again."""
+
+    admin_token = forms.CharField(
+        label="Sys Admin's API token", strip=True, max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Used for this action only: sent to this connection's site, never stored or shown.")
+    remove_readonly_override = forms.BooleanField(
+        required=False,
+        label="Remove the read-only administration override (takes the user out of those groups)")
+    reactivate_user = forms.BooleanField(required=False, label="Re-activate the token user if it is inactive")
+    reviewed = forms.CharField(required=False, widget=forms.HiddenInput)

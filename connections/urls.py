@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connections import permission_views, views
+from connections import permission_views, repair_views, views
 
 app_name = "connections"
 urlpatterns = [
@@ -17,6 +17,8 @@ urlpatterns = [
     path("connections/<uuid:public_id>/onboarding/", views.onboarding_page, name="onboarding"),
     path("connections/<uuid:public_id>/onboarding/<slug:step>/confirm/", views.onboarding_confirm,
          name="onboarding_confirm"),
+    path("connections/<uuid:public_id>/fix-permissions/", repair_views.fix_permissions,
+         name="fix_permissions"),
     path("connections/<uuid:public_id>/runs/", views.run_history, name="history"),
     path("connections/<uuid:public_id>/runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("connections/<uuid:public_id>/notices/<int:notice_id>/acknowledge/",

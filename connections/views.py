@@ -29,6 +29,7 @@ from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import ListFilters
 from connections.models import AuditEvent, Notice, RotationRefused
 from connections.notifier_watch import notifier_status_for
+from connections.repair.diagnosis import explain
 from connections.tasks import queue_run
 
 PAGE_SIZE = 50
@@ -73,6 +74,7 @@ def connection_detail(request, public_id):
         "can_run": can_run_checklist(request.user),
         "run": latest,
         "rows": latest.rows() if latest else [],
+        "diagnosis": explain(latest),
         "recent_runs": connection.runs.select_related("started_by")[:5],
         "notices": connection.notices.select_related("acknowledged_by")
         .filter(channel=Channel.EMAIL)[:10],
@@ -223,6 +225,7 @@ def onboarding_page(request, public_id):
     return render(request, "connections/onboarding.html", {
         "connection": connection, "states": states, "done": done, "total": len(states),
         "can_confirm": can_run_checklist(request.user), "run": onboarding.latest_run(connection),
+        "can_fix": is_sysadmin(request.user) and not connection.is_archived,
     })
 
 

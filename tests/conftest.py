@@ -82,6 +82,19 @@ def simulator():
         yield sim
 
 
+@pytest.fixture
+def admin_sim():
+    """A simulator of its own (repairs change its sites) where admin has the token ADMIN_TOKEN."""
+    from connections.simulator import IssuetrakSimulator
+    from connections.simulator.scenarios import ADMIN_IID
+    from tests.repair_support import ADMIN_TOKEN
+
+    with IssuetrakSimulator() as sim:
+        for site in sim.sites:
+            sim.add_token(site, ADMIN_TOKEN, ADMIN_IID)
+        yield sim
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
     # Tests hit the same simulated sites many times; each starts with empty limit counters.

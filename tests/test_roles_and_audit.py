@@ -27,6 +27,7 @@ def urls_for(connection, notice):
         "archive": reverse("connections:archive", args=[c]),
         "rotate": reverse("connections:rotate", args=[c]),
         "store_token": reverse("connections:store_token", args=[c]),
+        "fix_permissions": reverse("connections:fix_permissions", args=[c]),
         "acknowledge": reverse("connections:acknowledge", args=[c, notice.pk]),
         "check": reverse("connections:check", args=[c]),
         "confirm": reverse("connections:onboarding_confirm", args=[c, "version"]),
@@ -37,7 +38,8 @@ def urls_for(connection, notice):
 
 READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
 RUN = {"check", "confirm"}
-MANAGE = {"add", "edit", "archive", "rotate", "store_token", "acknowledge", "audit", "roles"}
+MANAGE = {"add", "edit", "archive", "rotate", "store_token", "fix_permissions", "acknowledge", "audit",
+          "roles"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])

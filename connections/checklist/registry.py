@@ -54,7 +54,8 @@ def step_for(key: str) -> Step:
 def result_from(stored: dict) -> StepResult:
     """A stored step (as written by StepResult.as_dict) read back, titled by the registry."""
     step = step_for(stored["key"])
-    return step.result(StepStatus(stored["status"]), stored.get("message", ""), stored.get("fix", ""))
+    result = step.result(StepStatus(stored["status"]), stored.get("message", ""), stored.get("fix", ""))
+    return result.with_details(**stored["details"]) if stored.get("details") else result
 
 
 class SiteRun:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connections.choices import StepStatus
@@ -50,11 +50,19 @@ class StepResult:
     status: StepStatus
     message: str
     fix: str = ""
+    # What the step read from the site (never a token), for pages that explain a result.
+    details: dict = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
         """The stored form: the title is the registry's, so it is not stored."""
-        return {"key": self.key, "status": str(self.status), "message": self.message,
-                "fix": self.fix}
+        stored = {"key": self.key, "status": str(self.status), "message": self.message, "fix": self.fix}
+        if self.details:
+            stored["details"] = self.details
+        return stored
+
+    def with_details(self, **details) -> StepResult:
+        """This result carrying what the step read (see `details`)."""
+        return replace(self, details={**self.details, **details})
 
     @property
     def shows_fix(self) -> bool:

@@ -141,12 +141,19 @@ def check_token_user(run: SiteRun, step: Step) -> StepResult:
     if not user.ok:
         return unexpected(step, user)
     run.user = user.values
+    read = {"user": user_facts(run.user)}
     if not run.user.get("isActive", False):
         return step.failed(f"User “{login_id}” is inactive in Issuetrak.",
                            "A token acts as its user: reactivate the user, or create the token for "
-                           "an active administrator and replace it here.")
+                           "an active administrator and replace it here.").with_details(**read)
     return step.passed(f"“{login_id}” ({run.user.get('displayName') or 'no display name'}) "
-                       "exists and is active.")
+                       "exists and is active.").with_details(**read)
+
+
+def user_facts(user: dict) -> dict:
+    """What the "why not admin" panel needs of a user record (no contact details)."""
+    keys = ("iid", "displayName", "isActive", "isAgent", "isSysAdmin")
+    return {key: user.get(key) for key in keys}
 
 
 def _exact_user(values, login_id: str) -> dict | None:
@@ -161,7 +168,7 @@ def check_token_admin(run: SiteRun, step: Step) -> StepResult:
     if run.users_forbidden or (run.settings_read and run.settings_read.outcome == Outcome.FORBIDDEN):
         who = f"“{login_id}”" if login_id else "the token's user"
         return step.failed(f"The site refuses administration reads (403): {who} is no "
-                           "administrator.", FIX_ADMIN.format(user=who))
+                           "administrator.", FIX_ADMIN.format(user=who)).with_details(forbidden=True)
     if not login_id:
         return step.warned("Admin rights not verified: no token user recorded.", FIX_TOKEN_USER)
     if run.results["token_user"].status != StepStatus.PASS:
@@ -170,17 +177,24 @@ def check_token_admin(run: SiteRun, step: Step) -> StepResult:
 
 
 def _admin_from_groups(run: SiteRun, step: Step, login_id: str) -> StepResult:
+    read = {"user": user_facts(run.user), "groups": []}
     if run.user.get("isSysAdmin"):
-        return step.passed(f"“{login_id}” is a Sys Admin.")
+        return step.passed(f"“{login_id}” is a Sys Admin.").with_details(**read)
     memberships = run.client.user_groups(run.user["iid"])
     if not memberships.ok:
         return unexpected(step, memberships)
-    permissions: set[str] = set()
     for membership in memberships.values or []:
         group = run.client.get_group(membership["groupIid"])
         if not group.ok:
             return unexpected(step, group)
-        permissions.update(group.values.get("permissions") or [])
+        read["groups"].append({"iid": group.values.get("iid", membership["groupIid"]),
+                               "name": group.values.get("name", ""),
+                               "permissions": list(group.values.get("permissions") or [])})
+    return _judge_admin(step, login_id, read).with_details(**read)
+
+
+def _judge_admin(step: Step, login_id: str, read: dict) -> StepResult:
+    permissions = {p for group in read["groups"] for p in group["permissions"]}
     who = f"“{login_id}”"
     if "IsAdmin" in permissions and "IsReadOnlyAdmin" in permissions:
         return step.failed(f"A group gives {who} “Allowed Read Only access to Administration "

@@ -100,6 +100,8 @@ class _Assumed:
     RETRY_AFTER_HEADER = "Retry-After"
     # GET /Authenticate/test documents "200 OK" and no body: any 2xx that is not a web page counts.
     BODY_OPTIONAL_PATHS = frozenset({"Authenticate/test"})
+    # Membership writes document a status and at most a traceId: no `values` to expect.
+    BODY_OPTIONAL_PATTERN = re.compile(r"Users/\d+/Memberships/Groups")
 
     @staticmethod
     def is_api_envelope(body: Any) -> bool:
@@ -120,7 +122,7 @@ class _Assumed:
     @staticmethod
     def body_optional(path: str) -> bool:
         """Whether a 2xx on this path is fine without the `values` envelope."""
-        return path in _Assumed.BODY_OPTIONAL_PATHS
+        return path in _Assumed.BODY_OPTIONAL_PATHS or bool(_Assumed.BODY_OPTIONAL_PATTERN.fullmatch(path))
 
 
 # --- Pure helpers ----------------------------------------------------------------------------

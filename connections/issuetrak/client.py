@@ -231,6 +231,30 @@ class IssuetrakClient:
         """GET /Groups, one page; paging holds page, itemTotal, pageCount."""
         return self._call("GET", "Groups", params=_paging(page, page_size))
 
+    # --- The writes a permission repair makes (an admin token; see connections.permission_repair) ---
+
+    def create_group(self, body: dict) -> ApiResult:
+        """POST /Groups (CreateGroup): values is the new Group."""
+        return self._call("POST", "Groups", body=body)
+
+    def update_group(self, iid: int, body: dict) -> ApiResult:
+        """PUT /Groups/{iid} (UpdateGroup): the body replaces the group, so send a merged state."""
+        return self._call("PUT", f"Groups/{_iid(iid)}", body=body)
+
+    def update_user(self, iid: int, body: dict) -> ApiResult:
+        """PUT /Users/{iid} (UpdateUser): the body replaces the user, so send a merged state."""
+        return self._call("PUT", f"Users/{_iid(iid)}", body=body)
+
+    def add_membership(self, user_iid: int, group_iids: list[int]) -> ApiResult:
+        """POST /Users/{iid}/Memberships/Groups with [{groupIid}, …]."""
+        body = [{"groupIid": _iid(g)} for g in group_iids]
+        return self._call("POST", f"Users/{_iid(user_iid)}/Memberships/Groups", body=body)
+
+    def remove_membership(self, user_iid: int, group_iids: list[int]) -> ApiResult:
+        """DELETE /Users/{iid}/Memberships/Groups with [{groupIid}, …]."""
+        body = [{"groupIid": _iid(g)} for g in group_iids]
+        return self._call("DELETE", f"Users/{_iid(user_iid)}/Memberships/Groups", body=body)
+
     # --- All outbound HTTP goes through here ---
 
     def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> ApiResult:

@@ -18,6 +18,7 @@ from connections import expiry, revalidation
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
+from connections.repair import RepairError, permission_fix
 from connections.runs import check_many
 from connections.startup_checks import TOKEN_KEYS
 
@@ -83,6 +84,18 @@ class Command(BaseCommand):
         rotate.add_argument("--expires", metavar="YYYY-MM-DD", type=_date)
         rotate.add_argument("--accept-warnings", action="store_true",
                             help="Rotate even when the new token passes only with warnings.")
+
+        fix = sub.add_parser("fix-permissions", help="Plan the API calls that make the token user an "
+                             "administrator (exit 0 nothing needed, 1 changes planned); --apply makes "
+                             "them (exit 0 when token_admin then passes, else 2).")
+        fix.add_argument("current_label", metavar="LABEL")
+        fix.add_argument("--admin-token-stdin", action="store_true", required=True,
+                         help="Read a Sys Admin's API token from stdin; used for this action only.")
+        fix.add_argument("--apply", action="store_true", help="Make the calls (default: print the plan).")
+        fix.add_argument("--json", action="store_true", help="Print one JSON document.")
+        fix.add_argument("--remove-readonly-override", action="store_true",
+                         help="Take the user out of groups granting the overriding read-only permission.")
+        fix.add_argument("--reactivate-user", action="store_true", help="Re-activate an inactive token user.")
 
         sub.add_parser("revalidate", help="Run the checklist on every active connection and "
                        "send broken/recovered notices (what the 6-hourly schedule runs).")
@@ -199,6 +212,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{connection.label}: {rotation.message()} ({rotation.overall})")
         sys.exit(EXIT_CODES[rotation.overall])
 
+    def handle_fix_permissions(self, options):
+        connection = _get_active(options["current_label"], returncode=2)
+        try:
+            outcome = permission_fix.run(connection, sys.stdin.read(), apply=options["apply"],
+                                         remove_readonly_override=options["remove_readonly_override"],
+                                         reactivate_user=options["reactivate_user"])
+        except RepairError as refused:
+            raise CommandError(str(refused), returncode=2) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(outcome.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            self.stdout.write("\n".join(outcome.lines()))
+        sys.exit(outcome.exit_code)
+
     def handle_revalidate(self, options):
         summary = revalidation.revalidate_all()
         self.stdout.write(json.dumps(summary))
@@ -273,9 +300,9 @@ def _run_document(run: ChecklistRun) -> dict:
 
 
 def _json_document(document: dict) -> dict:
-    """The --json form: steps as stored (key, status, message, fix)."""
+    """The --json form: steps as stored (key, status, message, fix; not what the steps read)."""
     return {"connection": document["connection"], "overall": str(document["overall"]),
-            "steps": [r.as_dict() for r in document["results"]],
+            "steps": [{k: v for k, v in r.as_dict().items() if k != "details"} for r in document["results"]],
             "duration_ms": document["duration_ms"]}
 
 
