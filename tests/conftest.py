@@ -109,3 +109,25 @@ def require_service(name: str, reachable: bool, why: str):
     if IN_CI:
         pytest.fail(f"{name} is required under CI=true but is not reachable: {why}")
     pytest.skip(f"{name} not reachable ({why}); CI runs this")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium for a module's browser tests (never a downloaded browser)."""
+    from tests.browser_support import CHROMIUM, chromium
+
+    require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser profile (no cookies) on the live server, at a desktop size."""
+    from tests.browser_support import DESKTOP
+
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -22,8 +22,7 @@ from connections.models import (
     OnboardingConfirmation,
     TokenHistory,
 )
-from tests.browser_support import CHROMIUM, DESKTOP, PHONE, chromium, png_size, screenshot, sign_in
-from tests.conftest import require_service
+from tests.browser_support import DESKTOP, PHONE, png_size, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,21 +31,6 @@ STEP_COUNT = 11  # the setup checklist's steps (README)
 IN_HALF_A_YEAR = timezone.localdate() + dt.timedelta(days=180)  # beyond every expiry threshold
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh browser profile (no cookies) on the live server, at a desktop size."""
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture

@@ -11,28 +11,13 @@ from playwright.sync_api import expect
 from connections import secrets
 from connections.models import Connection, TokenHistory
 from connections.simulator import IssuetrakSimulator
-from tests.browser_support import CHROMIUM, DESKTOP, chromium, sign_in
-from tests.conftest import require_service
+from tests.browser_support import sign_in
 
 pytestmark = pytest.mark.browser
 
 IN_HALF_A_YEAR = timezone.localdate() + dt.timedelta(days=180)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_a_sysadmin_stores_the_first_token_after_it_is_checked(page, sysadmin, simulator):

@@ -15,26 +15,11 @@ from playwright.sync_api import expect
 
 from connections.forms import AcknowledgeForm
 from connections.models import ChecklistRun, Notice, RunState, Trigger
-from tests.browser_support import CHROMIUM, DESKTOP, chromium, png_size, screenshot, sign_in
-from tests.conftest import require_service
+from tests.browser_support import DESKTOP, png_size, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def days(n):

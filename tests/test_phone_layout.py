@@ -14,8 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from connections.models import Channel, ChecklistRun, Notice, NoticeKind
-from tests.browser_support import CHROMIUM, PHONE, SCREENSHOTS, chromium, screenshot, sign_in
-from tests.conftest import require_service
+from tests.browser_support import PHONE, SCREENSHOTS, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,13 +40,6 @@ OVERFLOWS = """() => {
   }
   return found;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
