@@ -111,3 +111,5 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", "Failed sign-in"
     PERMISSIONS_REPAIRED = "permissions_repaired", "Issuetrak permissions repaired"
     ADMIN_CHANGED = "admin_changed", "Changed in Django admin"
+    LOGIN_LOCKED = "login_locked", "Sign-in locked"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset asked for"
