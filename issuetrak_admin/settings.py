@@ -210,6 +210,8 @@ EXPIRY_THRESHOLDS_DAYS = sorted(
     reverse=True,
 )
 ISSUETRAK_TIMEOUT_S = env.float("ISSUETRAK_TIMEOUT_S", default=10.0)
+# A whole checklist run (every call, groups included) ends within this many seconds.
+ISSUETRAK_CHECKLIST_BUDGET_S = env.float("ISSUETRAK_CHECKLIST_BUDGET_S", default=60.0)
 ISSUETRAK_ALLOW_HTTP = env.bool("ISSUETRAK_ALLOW_HTTP", default=False)
 ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
 
