@@ -111,3 +111,4 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Role changed"
     LOGIN_FAILED = "login_failed", "Failed sign-in"
     PERMISSIONS_REPAIRED = "permissions_repaired", "Issuetrak permissions repaired"
+    ADMIN_CHANGED = "admin_changed", "Changed in Django admin"
