@@ -103,6 +103,7 @@ class AuditAction(models.TextChoices):
     CONNECTION_CREATED = "connection_created", "Connection created"
     CONNECTION_EDITED = "connection_edited", "Connection edited"
     CONNECTION_ARCHIVED = "connection_archived", "Connection archived"
+    CONNECTION_RESTORED = "connection_restored", "Connection restored"
     TOKEN_ROTATED = "token_rotated", "Token rotated"
     CHECKLIST_STARTED = "checklist_started", "Checklist run started"
     NOTICE_ACKNOWLEDGED = "notice_acknowledged", "Notice acknowledged"
