@@ -21,6 +21,7 @@ import requests
 import urllib3.exceptions
 
 from connections.issuetrak.answers import ApiResult, Outcome, _Answer
+from connections.issuetrak.policy import CheckedAdapter, OutboundPolicy, PolicyRefused
 
 logger = logging.getLogger("connections.issuetrak")
 
@@ -202,6 +203,7 @@ class Transport:
 
     `holds_secret` says whether a redirect address repeats a secret (the client's token), in
     which case it is not followed. With `follow_redirects` off, a redirect is the answer.
+    Every connection, redirect targets included, obeys `policy` (by default the settings').
     """
 
     session: requests.Session
@@ -210,6 +212,12 @@ class Transport:
     verify: bool | str = True
     follow_redirects: bool = True
     holds_secret: Callable[[str], bool] = _never
+    policy: OutboundPolicy | None = None
+
+    def __post_init__(self) -> None:
+        adapter = CheckedAdapter(self.policy or OutboundPolicy.from_settings())
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def deadline(self) -> float:
         """The monotonic time by which an exchange started now must be over."""
@@ -260,6 +268,8 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise _network_failure(exc, host, self.timeout) from None
+        except PolicyRefused as exc:  # raised before the socket is opened: nothing was sent
+            raise _Failure(Outcome.BLOCKED, str(exc)) from None
 
     def _read(self, response: requests.Response, deadline: float) -> _Answer:
         try:
