@@ -5,6 +5,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from connections import text_rules
+
 
 def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
@@ -16,7 +18,10 @@ def rotation_link(connection) -> str:
 
 
 def _send(recipients: list[str], template: str, context: dict) -> None:
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    # Subjects are plain text (their templates turn autoescape off, so no "&lt;"), on one line,
+    # and an older label's control characters show as escapes instead of acting on a terminal.
+    subject = render_to_string(f"emails/{template}_subject.txt", context)
+    subject = text_rules.printable(" ".join(subject.split()))
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
     mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)

@@ -213,6 +213,10 @@ ISSUETRAK_TIMEOUT_S = env.float("ISSUETRAK_TIMEOUT_S", default=10.0)
 # A whole checklist run (every call, groups included) ends within this many seconds.
 ISSUETRAK_CHECKLIST_BUDGET_S = env.float("ISSUETRAK_CHECKLIST_BUDGET_S", default=60.0)
 ISSUETRAK_ALLOW_HTTP = env.bool("ISSUETRAK_ALLOW_HTTP", default=False)
+# The outbound policy (connections/issuetrak/policy.py) for Issuetrak sites and the webhook:
+# CIDRs beyond public and private addresses, and ports beyond 80/443 (or "*").
+ISSUETRAK_ALLOWED_NETWORKS = env.str("ISSUETRAK_ALLOWED_NETWORKS", default="")
+ISSUETRAK_ALLOWED_PORTS = env.str("ISSUETRAK_ALLOWED_PORTS", default="")
 ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
 
 LOGGING = {

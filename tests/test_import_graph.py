@@ -13,7 +13,7 @@ PACKAGES = ("connections", "issuetrak_admin")
 
 # Lowest first. A module may import its own layer or a lower one, never a higher one.
 LEAVES = ("connections.choices", "connections.procedure", "connections.secrets", "connections.client_ip",
-          "connections.base_url", "connections.issuetrak", "connections.checklist",
+          "connections.text_rules", "connections.base_url", "connections.issuetrak", "connections.checklist",
           "connections.simulator", "connections.permissions")
 MODELS = ("connections.models",)
 ENTRY = ("connections.views", "connections.urls", "connections.admin", "connections.tasks",

@@ -415,7 +415,7 @@ def test_it_reads_retry_after_in_seconds_or_as_a_date():
 def test_it_describes_every_outcome():
     assert [o.value for o in Outcome] == [
         "ok", "dns", "connect", "tls", "timeout", "not-installed", "disabled", "unauthorized",
-        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected",
+        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected", "blocked",
     ]
     assert all(o.description for o in Outcome)
     assert Outcome.TIMEOUT.is_network_failure and not Outcome.NOT_INSTALLED.is_network_failure

@@ -49,6 +49,9 @@ REACH_FAILURES = {
                      "site too slow for this check is too slow for Zapier as well.",
     Outcome.REDIRECTED: "The site sends requests to another address. Use the Application URL "
                         f"exactly as {procedure.DEFAULTS_MENU} shows it.",
+    Outcome.BLOCKED: "Nothing was sent. If the site really lives at that address, whoever runs "
+                     "this server lists its network in ISSUETRAK_ALLOWED_NETWORKS (or its port in "
+                     "ISSUETRAK_ALLOWED_PORTS); otherwise correct the Base URL.",
 }
 
 
