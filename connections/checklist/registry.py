@@ -44,6 +44,9 @@ STEPS: tuple[Step, ...] = (
 BY_KEY = {step.key: step for step in STEPS}
 STEP_KEYS = tuple(BY_KEY)
 SITE_STEP_KEYS = tuple(step.key for step in STEPS if step.site)
+# Decided by the site alone (one GET /Authenticate/test), whatever the token: a re-validation
+# round decides them once per site and shares them (see SiteShare).
+PER_SITE_KEYS = ("reachable", "api_v2_installed", "api_v2_enabled")
 
 
 def step_for(key: str) -> Step:
@@ -58,13 +61,30 @@ def result_from(stored: dict) -> StepResult:
     return result.with_details(**stored["details"]) if stored.get("details") else result
 
 
+class SiteShare:
+    """What one site answered in a re-validation round, shared by every connection on it.
+
+    `site_results`: the per-site steps as first decided (no token in them). `reads`: user and
+    group reads, reused only by tokens that may read administration data themselves.
+    """
+
+    def __init__(self, site_results: dict[str, StepResult] | None = None):
+        self.site_results: dict[str, StepResult] = dict(site_results or {})
+        self.reads: dict[tuple, ApiResult] = {}
+
+    def __repr__(self) -> str:
+        return f"<SiteShare {sorted(self.site_results)} reads={len(self.reads)}>"
+
+
 class SiteRun:
     """State shared by the steps of one run: the client, what the site answered, results."""
 
-    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date):
+    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date,
+                 share: SiteShare | None = None):
         self.subject = subject
         self.client = client
         self.today = today
+        self.share = share
         self.results: dict[str, StepResult] = {}
         self.waiting: dict[str, str] = {}  # skipped step → the failed step at the root
         self.auth: ApiResult | None = None
@@ -75,6 +95,39 @@ class SiteRun:
     def ok(self, key: str) -> bool:
         result = self.results.get(key)
         return result is not None and result.status.ok
+
+    def site_answer(self) -> ApiResult:
+        """GET /Authenticate/test, asked once per run (the per-site steps all judge it)."""
+        if self.auth is None:
+            self.auth = self.client.authenticate_test()
+        return self.auth
+
+    def read(self, name: str, *args) -> ApiResult:
+        """A user or group read (`IssuetrakClient.<name>(*args)`), reused within a round.
+
+        Only a token the site let read System/Settings (administration data) uses or fills the
+        round's cache: a token that may not read users still gets its own 403.
+        """
+        cacheable = self.share is not None and self.settings_read is not None and self.settings_read.ok
+        key = (name, *args)
+        if cacheable and key in self.share.reads:
+            return self.share.reads[key]
+        result = getattr(self.client, name)(*args)
+        if cacheable and result.ok:
+            self.share.reads[key] = result
+        return result
+
+    def decide(self, step: Step) -> StepResult:
+        """The step's result: waiting on a failed need, shared with the round, or checked."""
+        blocker = self.blocker(step.needs)
+        if blocker:
+            return self.waiting_on(step, blocker)
+        if self.share is not None and step.key in self.share.site_results:
+            return self.share.site_results[step.key]
+        result = step.check(self, step)
+        if self.share is not None and step.key in PER_SITE_KEYS:
+            self.share.site_results[step.key] = result
+        return result
 
     def blocker(self, needs: tuple[str, ...]) -> str | None:
         """The root step that keeps these from being decided, or None when all passed."""
@@ -96,15 +149,18 @@ def run_checklist(
     on_step: Callable[[StepResult], None] | None = None,
     today: dt.date | None = None,
     client: IssuetrakClient | None = None,
+    share: SiteShare | None = None,
 ) -> list[StepResult]:
-    """Run every step in order; `on_step` is called as each finishes (for live progress)."""
+    """Run every step in order; `on_step` is called as each finishes (for live progress).
+
+    With a `share`, the per-site steps and admin reads are taken from (or given to) the round.
+    """
     own_client = client is None
     client = client or IssuetrakClient(subject.base_url, subject.token)
-    run = SiteRun(subject, client, today or timezone.localdate())
+    run = SiteRun(subject, client, today or timezone.localdate(), share)
     try:
         for step in STEPS:
-            blocker = run.blocker(step.needs)
-            result = run.waiting_on(step, blocker) if blocker else step.check(run, step)
+            result = run.decide(step)
             run.results[step.key] = result
             if on_step:
                 on_step(result)
