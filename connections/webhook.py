@@ -28,7 +28,12 @@ def message_text(notices) -> str:
 
 def post_notices(notices) -> None:
     """POST the notices; retry a few times on errors; raise WebhookError if all fail."""
-    payload = {"text": message_text(notices)}
+    post_text(message_text(notices))
+
+
+def post_text(text: str) -> None:
+    """POST one message; retry a few times on errors; raise WebhookError if all fail."""
+    payload = {"text": text}
     problem = ""
     with requests.Session() as session:
         # The same transport as the Issuetrak client (deadline, size cap, named failures); a
@@ -45,4 +50,4 @@ def post_notices(notices) -> None:
             logger.info("webhook attempt %d failed: %s", attempt, problem)
             if attempt < ATTEMPTS:
                 time.sleep(0.5 * attempt)
-    raise WebhookError(f"webhook refused the notices after {ATTEMPTS} attempts ({problem})")
+    raise WebhookError(f"webhook refused the message after {ATTEMPTS} attempts ({problem})")
