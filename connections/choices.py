@@ -110,5 +110,6 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Role changed"
     LOGIN_FAILED = "login_failed", "Failed sign-in"
     PERMISSIONS_REPAIRED = "permissions_repaired", "Issuetrak permissions repaired"
+    ADMIN_CHANGED = "admin_changed", "Changed in Django admin"
     CHECK_ALL_STARTED = "check_all_started", "Checklist started for many"
     TEST_NOTICE_SENT = "test_notice_sent", "Test notice sent"
