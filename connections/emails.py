@@ -56,3 +56,9 @@ def send_health_notice(recipients: list[str], notices: list) -> None:
     _send(recipients, "health_notice", {
         "notice": notice, "connection": notice.connection, "link": rotation_link(notice.connection),
     })
+
+
+def send_test_notice(recipients: list[str], connection) -> None:
+    """A test notice: proves that mail for this connection reaches its recipients."""
+    _send(recipients, "test_notice", {"connection": connection,
+                                      "link": _absolute(connection.get_absolute_url())})
