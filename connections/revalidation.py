@@ -63,7 +63,9 @@ def revalidate_all(concurrency: int | None = None) -> dict:
     connections = list(Connection.objects.active().with_token())
     runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency, pace=True)
     rows, health, open_ = [], {}, {}
-    for run in runs:
+    # A crashed run says nothing about the site: sysadmins get the fault alert (connections.faults),
+    # owners no "broken" notice, and the connection keeps the health it had.
+    for run in (r for r in runs if not r.crashed):
         notice, open_[run.connection_id] = transition(run.connection, run)
         health[run.connection_id] = run.site_health()
         if notice:
@@ -71,7 +73,8 @@ def revalidate_all(concurrency: int | None = None) -> dict:
     _store_health(health, open_)
     notices.record(rows)
     delivery = notices.deliver(HEALTH_KINDS, digest=False)
-    summary = {"checked": len(runs), "notices": len(rows), "sent": len(delivery.sent),
+    summary = {"checked": len(runs), "crashed": sum(r.crashed for r in runs), "notices": len(rows),
+               "sent": len(delivery.sent),
                "failed": len(delivery.failed),
                "overall": {str(o): sum(r.overall == o for r in runs) for o in OVERALL_STATUSES}}
     heartbeat.finished_at, heartbeat.summary = timezone.now(), summary

@@ -55,7 +55,7 @@ def _wait_until_up(url, server, log_path, deadline_s=60):
         try:
             requests.get(url + "/health/", timeout=2, allow_redirects=False)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded host boots workers slowly
             time.sleep(0.2)
     pytest.fail(f"gunicorn did not answer within {deadline_s} s:\n{log_path.read_text()}")
 
