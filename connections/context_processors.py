@@ -1,5 +1,6 @@
-"""Every page tells a sysadmin when the notifier has quietly stopped."""
+"""Every page tells a sysadmin when the notifier has quietly stopped or checklist runs crashed."""
 
+from connections import faults
 from connections.access import is_sysadmin
 from connections.notifier_watch import notifier_status_for
 
@@ -9,4 +10,4 @@ def notifier_banner(request):
     if user is None or not is_sysadmin(user):
         return {"is_sysadmin": False}
     late = [status for status in notifier_status_for(request) if status.overdue]
-    return {"late_notifier_jobs": late, "is_sysadmin": True}
+    return {"late_notifier_jobs": late, "is_sysadmin": True, "fault": faults.banner()}

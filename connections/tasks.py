@@ -3,15 +3,22 @@
 import logging
 
 from celery import shared_task
+from celery.signals import task_failure
 from django.conf import settings
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, revalidation
+from connections import expiry, faults, revalidation
 from connections.choices import Trigger
 from connections.models import CheckBatch, ChecklistRun, Connection
 
 logger = logging.getLogger(__name__)
+
+
+@task_failure.connect
+def _alert_on_failure(sender=None, exception=None, **kwargs):
+    """Any task that raises reaches the sysadmins through the fault alert."""
+    faults.job_failed(getattr(sender, "name", str(sender)), exception)
 
 
 # The task keeps its registered name so runs queued before an upgrade still execute.

@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -30,6 +31,8 @@ from connections.models.audit import AuditEvent
 logger = logging.getLogger("connections.runs")
 
 BULK_BATCH = 500  # rows per bulk INSERT/UPDATE statement
+# Sent (after commit) when a run crashed instead of finishing; `connections.faults` alerts sysadmins.
+run_crashed = Signal()
 
 
 class ChecklistRun(models.Model):
@@ -59,7 +62,10 @@ class ChecklistRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent")]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent"),
+                   # the sysadmins' fault banner and alert: crashed runs, newest first
+                   models.Index(fields=["-finished_at"], name="run_crashed_recent",
+                                condition=models.Q(state=RunState.CRASHED))]
 
     def __str__(self):
         return f"{self.connection.label} {self.created_at:%Y-%m-%d %H:%M} {self.overall or self.state}"
@@ -134,6 +140,7 @@ class ChecklistRun(models.Model):
         self.finished_at, self.duration_ms = timezone.now(), duration_ms
         if results is None:
             self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+            transaction.on_commit(lambda: run_crashed.send(ChecklistRun, run=self))
         else:
             self.state, self.overall = RunState.FINISHED, overall_of(results)
             self.steps = [r.as_dict() for r in results]
