@@ -133,6 +133,15 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+def _fresh_watchdog() -> None:
+    # A forked worker child must not inherit the parent's heap or a lock held at fork time.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_fresh_watchdog)
+
+
 # --- Connections that register their sockets ----------------------------------------------------
 
 
@@ -160,12 +169,21 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
+_GUARDED_POOLS = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
+
+
 class WatchedAdapter(HTTPAdapter):
     """A requests adapter whose every connection is bounded by the thread's `Deadline`."""
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = dict(_GUARDED_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # an HTTP(S) proxy is bounded too; SOCKS keeps its own
+            manager.pool_classes_by_scheme = dict(_GUARDED_POOLS)
+        return manager
 
 
 def watch_session(session) -> None:

@@ -27,10 +27,12 @@ from connections.models.connection import (
     TokenHistory,
 )
 from connections.models.notice import Notice, NotifierRun
+from connections.models.rotation_check import CheckOutcome, RotationCheck
 from connections.models.run import ChecklistRun
 
 __all__ = [
     "AuditEvent",
+    "CheckOutcome",
     "ChecklistRun",
     "Connection",
     "ConnectionQuerySet",
@@ -40,6 +42,7 @@ __all__ = [
     "OriginChangeRefused",
     "RotatedMeanwhile",
     "Rotation",
+    "RotationCheck",
     "RotationRefused",
     "TokenHistory",
 ]
