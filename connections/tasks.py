@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, faults, revalidation
 from connections.choices import Trigger
-from connections.models import CheckBatch, ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection, RotationCheck
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,27 @@ def _enqueue(run: ChecklistRun, countdown: float | None = None) -> None:
     except Exception:  # broker down: say so on the run instead of leaving it queued forever
         logger.exception("could not queue checklist run %s", run.public_id)
         run.finish(None, 0)
+
+
+@shared_task(name="connections.tasks.check_rotation", ignore_result=True, soft_time_limit=120,
+             time_limit=150)
+@sensitive_variables()  # the check decrypts the candidate token in the frames below
+def execute_rotation_check(check_id: int) -> None:
+    """Prove a rotation's candidate token on its site and, when it may, swap it in."""
+    check = RotationCheck.objects.select_related("connection", "requested_by").filter(pk=check_id).first()
+    if check is not None:
+        check.execute()
+
+
+def queue_rotation_check(check: RotationCheck) -> RotationCheck:
+    """Hand a started rotation check to a worker (the row is already committed: autocommit)."""
+    try:
+        execute_rotation_check.apply_async((check.pk,))
+    except Exception:  # broker down: say so on the check instead of leaving it queued forever
+        logger.exception("could not queue rotation check %s", check.public_id)
+        check.fail_to_queue()
+    check.refresh_from_db()
+    return check
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)

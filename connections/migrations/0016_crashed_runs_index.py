@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0015_admin_read_only'),
+        ('connections', '0024_audit_actions_after_merge'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
