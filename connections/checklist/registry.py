@@ -8,8 +8,10 @@ step it waits on. Checklist, re-validation ("site steps") and onboarding look st
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.utils import timezone
 
 from connections import procedure
@@ -63,10 +65,12 @@ def result_from(stored: dict) -> StepResult:
 class SiteRun:
     """State shared by the steps of one run: the client, what the site answered, results."""
 
-    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date):
+    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date, budget_s: float):
         self.subject = subject
         self.client = client
         self.today = today
+        self.budget_s = budget_s
+        self.ends_by = time.monotonic() + budget_s
         self.results: dict[str, StepResult] = {}
         self.waiting: dict[str, str] = {}  # skipped step → the failed step at the root
         self.auth: ApiResult | None = None
@@ -85,6 +89,28 @@ class SiteRun:
                 return self.waiting.get(key, key)
         return None
 
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.ends_by
+
+    def budget_spent(self, step: Step) -> StepResult:
+        """`step` could not be (fully) checked: the run's time budget ran out."""
+        return step.errored(
+            f"Not checked: the checklist's time budget ({self.budget_s:g} s) ran out.",
+            "The site answers too slowly for a whole checklist: check it is not overloaded, then "
+            "run the checklist again (ISSUETRAK_CHECKLIST_BUDGET_S sets the budget).")
+
+    def decide(self, step: Step) -> StepResult:
+        """Check one step, unless the budget is spent; a site step cut short by it says so."""
+        if step.site and self.out_of_time():
+            return self.budget_spent(step)
+        blocker = self.blocker(step.needs)
+        if blocker:
+            return self.waiting_on(step, blocker)
+        result = step.check(self, step)
+        if step.site and not result.status.ok and self.out_of_time():
+            return self.budget_spent(step)
+        return result
+
     def waiting_on(self, step: Step, key: str) -> StepResult:
         """`step` is skipped until the step `key` (or the root it waits on) passes."""
         root = self.waiting.get(key, key)
@@ -98,19 +124,27 @@ def run_checklist(
     on_step: Callable[[StepResult], None] | None = None,
     today: dt.date | None = None,
     client: IssuetrakClient | None = None,
+    budget_s: float | None = None,
 ) -> list[StepResult]:
-    """Run every step in order; `on_step` is called as each finishes (for live progress)."""
+    """Run every step in order; `on_step` is called as each finishes (for live progress).
+
+    The whole run ends within `budget_s` (ISSUETRAK_CHECKLIST_BUDGET_S): each call's deadline is
+    the sooner of its timeout and the budget's end, and once the budget is spent the remaining
+    site steps end as errors saying so.
+    """
     own_client = client is None
     client = client or IssuetrakClient(subject.base_url, subject.token)
-    run = SiteRun(subject, client, today or timezone.localdate())
+    budget_s = settings.ISSUETRAK_CHECKLIST_BUDGET_S if budget_s is None else budget_s
+    run = SiteRun(subject, client, today or timezone.localdate(), float(budget_s))
+    saved_end, client.ends_by = client.ends_by, run.ends_by
     try:
         for step in STEPS:
-            blocker = run.blocker(step.needs)
-            result = run.waiting_on(step, blocker) if blocker else step.check(run, step)
+            result = run.decide(step)
             run.results[step.key] = result
             if on_step:
                 on_step(result)
     finally:
+        client.ends_by = saved_end
         if own_client:
             client.close()
     return list(run.results.values())

@@ -23,6 +23,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from connections.issuetrak.deadline import GuardedConnection
+
 NETWORKS_SETTING = "ISSUETRAK_ALLOWED_NETWORKS"
 PORTS_SETTING = "ISSUETRAK_ALLOWED_PORTS"
 STANDARD_PORTS = frozenset({80, 443})
@@ -162,8 +164,9 @@ class _Checked:
 
 def _pool_classes(policy: OutboundPolicy) -> dict[str, type]:
     attrs = {"outbound_policy": policy}
-    http = type("CheckedHTTPConnection", (_Checked, HTTPConnection), attrs)
-    https = type("CheckedHTTPSConnection", (_Checked, HTTPSConnection), attrs)
+    # Guarded first: it registers the socket _Checked opened with the exchange's deadline.
+    http = type("CheckedHTTPConnection", (GuardedConnection, _Checked, HTTPConnection), attrs)
+    https = type("CheckedHTTPSConnection", (GuardedConnection, _Checked, HTTPSConnection), attrs)
     return {
         "http": type("CheckedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
         "https": type("CheckedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
