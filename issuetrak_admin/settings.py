@@ -259,3 +259,10 @@ EXPIRY_WEBHOOK_URL = env.str("EXPIRY_WEBHOOK_URL", default="")
 NOTICE_CLAIM_LEASE_MINUTES = env.int("NOTICE_CLAIM_LEASE_MINUTES", default=15)
 EXPIRY_SCAN_OVERDUE_HOURS = 26
 REVALIDATION_OVERDUE_HOURS = 12
+# Re-validation fans out as Celery tasks of at most this many connections of one site; a site's
+# chunks start spread over this many minutes (under the 6-hour interval), so none bursts.
+REVALIDATION_CHUNK_SIZE = env.int("REVALIDATION_CHUNK_SIZE", default=10)
+REVALIDATION_SPREAD_MINUTES = env.float("REVALIDATION_SPREAD_MINUTES", default=300.0)
+# A chunk task starts no new check after this many seconds; what it did not reach goes back to
+# the queue as a new task, so no task nears its time limit.
+REVALIDATION_CHUNK_SECONDS = env.float("REVALIDATION_CHUNK_SECONDS", default=120.0)

@@ -28,7 +28,7 @@ def give_them_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0012_permissions_repaired_audit'),
+        ('connections', '0014_search_trigram_indexes'),
     ]
 
     operations = [

@@ -36,6 +36,13 @@ SAME_TOKEN_REFUSAL = (
     "that one (to change only the path of the Base URL, use Edit).")
 
 
+def thresholds_of(override: str) -> list[int]:
+    """Days before expiry to warn, largest first: the "60,30,14,7" override, else the settings."""
+    if override:
+        return sorted({int(d) for d in override.split(",")}, reverse=True)
+    return list(settings.EXPIRY_THRESHOLDS_DAYS)
+
+
 class OriginChangeRefused(ValueError):
     """A save would send the stored token to another site without the checked rotation."""
 
@@ -276,9 +283,7 @@ class Connection(models.Model):
     @property
     def thresholds(self) -> list[int]:
         """Days before expiry to warn, largest first (the override, else the settings)."""
-        if self.expiry_thresholds:
-            return sorted({int(d) for d in self.expiry_thresholds.split(",")}, reverse=True)
-        return list(settings.EXPIRY_THRESHOLDS_DAYS)
+        return thresholds_of(self.expiry_thresholds)
 
     def days_left(self, today=None) -> int | None:
         if self.expires_on is None:
