@@ -71,7 +71,7 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
                 "date."}
     problem = run.first_problem()
     return {"kind": NoticeKind.BROKEN, "episode": run.pk,
-            "summary": f"{problem.key}: {problem.message}", "fix": problem.fix}
+            "summary": f"{problem.key}: {problem.unquoted_message}", "fix": problem.fix}
 
 
 # --- Planning a round ----------------------------------------------------------------------------
