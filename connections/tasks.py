@@ -9,7 +9,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, revalidation
 from connections.choices import Trigger
-from connections.models import ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection
 
 logger = logging.getLogger(__name__)
 
@@ -29,16 +29,23 @@ def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER
               countdown: float | None = None) -> ChecklistRun:
     """A queued run, handed to a Celery worker once the row is committed."""
     run = ChecklistRun.start(connection, trigger=trigger, by=by)
-
-    def enqueue():
-        try:
-            execute_checklist_run.apply_async((run.pk,), countdown=countdown)
-        except Exception:  # broker down: say so on the run instead of leaving it queued forever
-            logger.exception("could not queue checklist run %s", run.public_id)
-            run.finish(None, 0)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: _enqueue(run, countdown))
     return run
+
+
+def queue_batch(connections, *, by=None, trigger: str = Trigger.BROWSER, scope: str = "") -> CheckBatch:
+    """One batch of queued runs (inserted in bulk), one Celery task per run once committed."""
+    batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope)
+    transaction.on_commit(lambda: [_enqueue(run) for run in runs])
+    return batch
+
+
+def _enqueue(run: ChecklistRun, countdown: float | None = None) -> None:
+    try:
+        execute_checklist_run.apply_async((run.pk,), countdown=countdown)
+    except Exception:  # broker down: say so on the run instead of leaving it queued forever
+        logger.exception("could not queue checklist run %s", run.public_id)
+        run.finish(None, 0)
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)

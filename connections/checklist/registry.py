@@ -8,8 +8,10 @@ step it waits on. Checklist, re-validation ("site steps") and onboarding look st
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.utils import timezone
 
 from connections import procedure
@@ -79,11 +81,13 @@ class SiteShare:
 class SiteRun:
     """State shared by the steps of one run: the client, what the site answered, results."""
 
-    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date,
+    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date, budget_s: float,
                  share: SiteShare | None = None):
         self.subject = subject
         self.client = client
         self.today = today
+        self.budget_s = budget_s
+        self.ends_by = time.monotonic() + budget_s
         self.share = share
         self.results: dict[str, StepResult] = {}
         self.waiting: dict[str, str] = {}  # skipped step → the failed step at the root
@@ -117,24 +121,41 @@ class SiteRun:
             self.share.reads[key] = result
         return result
 
-    def decide(self, step: Step) -> StepResult:
-        """The step's result: waiting on a failed need, shared with the round, or checked."""
-        blocker = self.blocker(step.needs)
-        if blocker:
-            return self.waiting_on(step, blocker)
-        if self.share is not None and step.key in self.share.site_results:
-            return self.share.site_results[step.key]
-        result = step.check(self, step)
-        if self.share is not None and step.key in PER_SITE_KEYS:
-            self.share.site_results[step.key] = result
-        return result
-
     def blocker(self, needs: tuple[str, ...]) -> str | None:
         """The root step that keeps these from being decided, or None when all passed."""
         for key in needs:
             if not self.ok(key):
                 return self.waiting.get(key, key)
         return None
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.ends_by
+
+    def budget_spent(self, step: Step) -> StepResult:
+        """`step` could not be (fully) checked: the run's time budget ran out."""
+        return step.errored(
+            f"Not checked: the checklist's time budget ({self.budget_s:g} s) ran out.",
+            "The site answers too slowly for a whole checklist: check it is not overloaded, then "
+            "run the checklist again (ISSUETRAK_CHECKLIST_BUDGET_S sets the budget).")
+
+    def decide(self, step: Step) -> StepResult:
+        """The step's result: out of budget, waiting on a failed need, shared with the round, or checked.
+
+        A site step cut short by the budget says so.
+        """
+        if step.site and self.out_of_time():
+            return self.budget_spent(step)
+        blocker = self.blocker(step.needs)
+        if blocker:
+            return self.waiting_on(step, blocker)
+        if self.share is not None and step.key in self.share.site_results:
+            return self.share.site_results[step.key]
+        result = step.check(self, step)
+        if step.site and not result.status.ok and self.out_of_time():
+            return self.budget_spent(step)
+        if self.share is not None and step.key in PER_SITE_KEYS:
+            self.share.site_results[step.key] = result
+        return result
 
     def waiting_on(self, step: Step, key: str) -> StepResult:
         """`step` is skipped until the step `key` (or the root it waits on) passes."""
@@ -149,15 +170,21 @@ def run_checklist(
     on_step: Callable[[StepResult], None] | None = None,
     today: dt.date | None = None,
     client: IssuetrakClient | None = None,
+    budget_s: float | None = None,
     share: SiteShare | None = None,
 ) -> list[StepResult]:
     """Run every step in order; `on_step` is called as each finishes (for live progress).
 
-    With a `share`, the per-site steps and admin reads are taken from (or given to) the round.
+    The whole run ends within `budget_s` (ISSUETRAK_CHECKLIST_BUDGET_S): each call's deadline is
+    the sooner of its timeout and the budget's end, and once the budget is spent the remaining
+    site steps end as errors saying so. With a `share`, the per-site steps and admin reads are
+    taken from (or given to) the round.
     """
     own_client = client is None
     client = client or IssuetrakClient(subject.base_url, subject.token)
-    run = SiteRun(subject, client, today or timezone.localdate(), share)
+    budget_s = settings.ISSUETRAK_CHECKLIST_BUDGET_S if budget_s is None else budget_s
+    run = SiteRun(subject, client, today or timezone.localdate(), float(budget_s), share)
+    saved_end, client.ends_by = client.ends_by, run.ends_by
     try:
         for step in STEPS:
             result = run.decide(step)
@@ -165,6 +192,7 @@ def run_checklist(
             if on_step:
                 on_step(result)
     finally:
+        client.ends_by = saved_end
         if own_client:
             client.close()
     return list(run.results.values())

@@ -48,6 +48,10 @@ class AuditEvent(models.Model):
     class Meta:
         app_label = "connections"
         ordering = ["-created_at", "-pk"]
+        indexes = [  # the trail's keyset pages, unfiltered and filtered by action
+            models.Index(fields=["created_at", "id"], name="audit_keyset"),
+            models.Index(fields=["action", "created_at", "id"], name="audit_action_keyset"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.get_action_display()}"

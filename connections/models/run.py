@@ -42,6 +42,8 @@ class ChecklistRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    batch = models.ForeignKey("connections.CheckBatch", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="runs")
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
@@ -174,6 +176,9 @@ class ChecklistRun(models.Model):
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)
+        if self.batch_id:
+            self._meta.get_field("batch").related_model.count_finished(
+                self.batch_id, failed=self.overall == StepStatus.FAIL)
         logger.info("checklist run %s: %s in %d ms", self.public_id, self.overall, self.duration_ms)
         return self
 
