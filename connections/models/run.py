@@ -149,7 +149,7 @@ class ChecklistRun(models.Model):
     @classmethod
     def check_now(cls, connection, *, trigger: str = Trigger.CLI, by=None) -> ChecklistRun:
         """Run the checklist in this process and return the finished run."""
-        return cls.start(connection, trigger=trigger, by=by).execute()
+        return cls.start(connection, trigger=trigger, by=by).execute(live=False)
 
     def claim(self) -> bool:
         """Move a queued run to running; False when another worker already took it."""
@@ -159,8 +159,12 @@ class ChecklistRun(models.Model):
         self.state, self.started_at = RunState.RUNNING, now
         return claimed == 1
 
-    def execute(self) -> ChecklistRun:
-        """Claim this queued run, check the site, saving each step as it finishes."""
+    def execute(self, *, live: bool = True) -> ChecklistRun:
+        """Claim this queued run and check the site; `live` saves each step as it finishes.
+
+        Only a run page watched while it fills in needs `live`; otherwise the steps are stored
+        once, at the end (not one rewrite of the whole list per step).
+        """
         if not self.claim():
             return self
         steps: list[dict] = []
@@ -169,7 +173,7 @@ class ChecklistRun(models.Model):
             steps.append(result.as_dict())
             ChecklistRun.objects.filter(pk=self.pk).update(steps=steps)
 
-        return self.finish(*timed_checklist(self.connection, on_step=save_step))
+        return self.finish(*timed_checklist(self.connection, on_step=save_step if live else None))
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
