@@ -6,6 +6,7 @@ for superusers — is mirrored into the audit trail. Roles change on the Roles p
 made with `createsuperuser`: the account form shows both as read-only.
 """
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -105,8 +106,12 @@ admin.site.register(User, AccountAdmin)
 admin.site.unregister(Group)
 admin.site.register(Group, RoleGroupAdmin)
 
-# Celery beat's own admin pages, every change mirrored into the audit trail.
-for _model in (PeriodicTask, CrontabSchedule, IntervalSchedule, SolarSchedule, ClockedSchedule):
+# Celery beat's own admin pages, and django-axes' (deleting an attempt unlocks a sign-in), every
+# change mirrored into the audit trail.
+for _model in (PeriodicTask, CrontabSchedule, IntervalSchedule, SolarSchedule, ClockedSchedule,
+               AccessAttempt, AccessFailureLog, AccessLog):
+    if _model not in admin.site._registry:
+        continue
     _base = type(admin.site._registry[_model])
     admin.site.unregister(_model)
     _extra = audited_beat_actions(_base) if _model is PeriodicTask else {}

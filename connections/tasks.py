@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -53,7 +54,25 @@ def expiry_scan() -> None:
     expiry.scan()
 
 
-@shared_task(ignore_result=True, soft_time_limit=3000, time_limit=3300)
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def revalidate_connections() -> None:
-    """Every 6 hours: re-run the checklist everywhere and notice breaks and recoveries."""
-    revalidation.revalidate_all()
+    """Every 6 hours: create the round's runs in bulk and fan them out, one task per site chunk.
+
+    A site's chunks are spread over REVALIDATION_SPREAD_MINUTES (a countdown each), so a site
+    with many connections is checked bit by bit across the interval, never in one burst.
+    """
+    heartbeat, chunks = revalidation.start_round()
+    for chunk in chunks:
+        revalidate_chunk.apply_async(chunk.as_args(heartbeat.pk), countdown=chunk.countdown)
+
+
+# Each chunk stops starting checks after REVALIDATION_CHUNK_SECONDS; one check ends within its
+# calls' deadlines, so the limits below are never reached by design.
+@shared_task(ignore_result=True, soft_time_limit=420, time_limit=480)
+@sensitive_variables()  # the checklist decrypts tokens in the frames below
+def revalidate_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None) -> None:
+    """Check one chunk of a site's connections; what the time budget left goes back to the queue."""
+    left = revalidation.check_chunk(round_id, run_ids, anchor_id,
+                                    budget_s=settings.REVALIDATION_CHUNK_SECONDS)
+    if left:
+        revalidate_chunk.apply_async((round_id, left, anchor_id), countdown=5)

@@ -52,10 +52,8 @@ def _mail(connection: Connection, address: str) -> TestDelivery:
 
 
 def _webhook(connection: Connection) -> TestDelivery:
-    text = (f"issuetrak-admin: TEST notice for “{connection.label}” ({connection.base_url}). "
-            "Nothing is wrong: this checks that notices reach you.")
     try:
-        webhook.post_text(text)
+        webhook.post_text(webhook.test_notice_text(connection))
     except webhook.WebhookError as exc:  # its message never holds the URL (it may be a secret)
         return TestDelivery("the webhook", False, str(exc))
     return TestDelivery("the webhook", True)

@@ -26,6 +26,7 @@ def urls_for(connection, notice):
         "add": reverse("connections:add"),
         "edit": reverse("connections:edit", args=[c]),
         "archive": reverse("connections:archive", args=[c]),
+        "restore": reverse("connections:restore", args=[c]),
         "rotate": reverse("connections:rotate", args=[c]),
         "store_token": reverse("connections:store_token", args=[c]),
         "fix_permissions": reverse("connections:fix_permissions", args=[c]),
@@ -42,9 +43,9 @@ def urls_for(connection, notice):
 
 READ = {"list", "permissions", "detail", "history", "run", "onboarding", "batch"}
 RUN = {"check", "confirm", "check_all"}
-MANAGE = {"add", "edit", "archive", "rotate", "store_token", "fix_permissions", "acknowledge", "audit",
-          "roles", "test_notice"}
-POSTED = RUN | {"acknowledge", "test_notice"}
+MANAGE = {"add", "edit", "archive", "restore", "rotate", "store_token", "fix_permissions", "acknowledge",
+          "audit", "roles", "test_notice"}
+POSTED = RUN | {"acknowledge", "restore", "test_notice"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])
@@ -124,5 +125,9 @@ def test_the_audit_trail_pages_keep_the_filter(sam_client):
         AuditEvent.objects.record(AuditAction.CONNECTION_EDITED, via="cli", summary=f"Change {n}")
     AuditEvent.objects.record(AuditAction.ROLE_CHANGED, via="cli", summary="Not this one")
     page = sam_client.get(reverse("connections:audit"), {"action": "connection_edited"}).content.decode()
-    assert "Page 1 of 2" in page and "Not this one" not in page
-    assert 'href="?action=connection_edited&page=2"' in page
+    assert "Change 54" in page and "Change 4<" not in page and "Not this one" not in page
+    assert 'href="?action=connection_edited&page=last"' in page
+    older = page.split('href="?action=connection_edited&after=')[1].split('"')[0]
+    page = sam_client.get(reverse("connections:audit"),
+                          {"action": "connection_edited", "after": older}).content.decode()
+    assert "Change 4<" in page and "Change 5<" not in page and "Not this one" not in page

@@ -28,7 +28,7 @@ def give_them_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0012_permissions_repaired_audit'),
+        ('connections', '0014_search_trigram_indexes'),
     ]
 
     operations = [
@@ -36,6 +36,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired'), ('admin_changed', 'Changed in Django admin')], db_index=True, max_length=30),
+            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired'), ('admin_changed', 'Changed in Django admin'), ('login_locked', 'Sign-in locked'), ('password_reset_requested', 'Password reset asked for')], db_index=True, max_length=30),
         ),
     ]

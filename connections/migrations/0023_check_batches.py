@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0015_admin_read_only'),
+        ('connections', '0022_checklistrun_round'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
