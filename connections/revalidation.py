@@ -15,6 +15,7 @@ from connections.choices import (
     OVERALL_STATUSES,
     NoticeKind,
     NotifierJob,
+    RunState,
     SiteHealth,
     StepStatus,
     Trigger,
@@ -62,8 +63,21 @@ def revalidate_all(concurrency: int | None = None) -> dict:
     heartbeat = NotifierRun.objects.create(job=NotifierJob.REVALIDATION)
     connections = list(Connection.objects.active().with_token())
     runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency, pace=True)
+    summary = settle(runs)
+    heartbeat.finished_at, heartbeat.summary = timezone.now(), summary
+    heartbeat.save(update_fields=["finished_at", "summary"])
+    return summary
+
+
+def settle(runs: list[ChecklistRun]) -> dict:
+    """Store the health the scheduled runs found, record break/recovery notices, send them.
+
+    Also what a retried scheduled run (one the sweep interrupted) goes through on its own.
+    """
     rows, health, open_ = [], {}, {}
     for run in runs:
+        if run.state == RunState.INTERRUPTED:  # the sweep gave up on it: its retry will tell
+            continue
         notice, open_[run.connection_id] = transition(run.connection, run)
         health[run.connection_id] = run.site_health()
         if notice:
@@ -71,12 +85,9 @@ def revalidate_all(concurrency: int | None = None) -> dict:
     _store_health(health, open_)
     notices.record(rows)
     delivery = notices.deliver(HEALTH_KINDS, digest=False)
-    summary = {"checked": len(runs), "notices": len(rows), "sent": len(delivery.sent),
-               "failed": len(delivery.failed),
-               "overall": {str(o): sum(r.overall == o for r in runs) for o in OVERALL_STATUSES}}
-    heartbeat.finished_at, heartbeat.summary = timezone.now(), summary
-    heartbeat.save(update_fields=["finished_at", "summary"])
-    return summary
+    return {"checked": len(runs), "notices": len(rows), "sent": len(delivery.sent),
+            "failed": len(delivery.failed),
+            "overall": {str(o): sum(r.overall == o for r in runs) for o in OVERALL_STATUSES}}
 
 
 def _store_health(health: dict[int, SiteHealth], open_: dict[int, bool]) -> None:

@@ -3,14 +3,28 @@
 import logging
 
 from celery import shared_task
-from django.db import transaction
+from celery.signals import worker_ready
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db
 from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, revalidation
-from connections.choices import Trigger
+from connections import expiry, notices, revalidation, sweep
+from connections.choices import RunState, Trigger
 from connections.models import ChecklistRun, Connection
 
 logger = logging.getLogger(__name__)
+
+# A database blip (a restart, a dropped connection) is retried with backoff within the hour:
+# 60 s, 120 s, 240 s, 480 s, 900 s, about 30 minutes in all, instead of waiting a whole day.
+DB_BLIPS = (OperationalError, InterfaceError)
+BLIP_RETRY = {"autoretry_for": DB_BLIPS, "retry_backoff": 60, "retry_backoff_max": 900,
+              "retry_jitter": False, "max_retries": 5}
+
+
+def _fresh_database_connection() -> None:
+    """Drop a connection a blip broke, so a retried task does not reuse it."""
+    if not db.in_atomic_block:
+        db.close_if_unusable_or_obsolete()
 
 
 # The task keeps its registered name so runs queued before an upgrade still execute.
@@ -18,35 +32,67 @@ logger = logging.getLogger(__name__)
              time_limit=150)
 @sensitive_variables()  # the checklist decrypts the token in the frames below
 def execute_checklist_run(run_id: int) -> None:
-    """Execute a queued checklist run (started from the connection page)."""
+    """Execute a queued checklist run (the page's, or a retried scheduled one)."""
     run = ChecklistRun.objects.select_related("connection").filter(pk=run_id).first()
-    if run is not None:
-        run.execute()
+    if run is None:
+        return
+    run.execute()
+    if run.trigger == Trigger.SCHEDULE and run.state != RunState.INTERRUPTED:
+        revalidation.settle([run])  # a retried scheduled run notices breaks like its round
+
+
+def _enqueue(run: ChecklistRun, countdown: float | None = None) -> None:
+    try:
+        execute_checklist_run.apply_async((run.pk,), countdown=countdown)
+    except Exception:  # broker down: say so on the run instead of leaving it queued forever
+        logger.exception("could not queue checklist run %s", run.public_id)
+        run.finish(None, 0)
 
 
 def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER,
               countdown: float | None = None) -> ChecklistRun:
     """A queued run, handed to a Celery worker once the row is committed."""
     run = ChecklistRun.start(connection, trigger=trigger, by=by)
-
-    def enqueue():
-        try:
-            execute_checklist_run.apply_async((run.pk,), countdown=countdown)
-        except Exception:  # broker down: say so on the run instead of leaving it queued forever
-            logger.exception("could not queue checklist run %s", run.public_id)
-            run.finish(None, 0)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: _enqueue(run, countdown))
     return run
 
 
-@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def sweep_and_requeue() -> sweep.SweepReport:
+    """Interrupt stale runs and hand the retries of scheduled ones to a worker."""
+    report = sweep.sweep_runs()
+    for retry in report.retries:
+        transaction.on_commit(lambda retry=retry: _enqueue(retry))
+    return report
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **BLIP_RETRY)
+def sweep_runs() -> None:
+    """Every 5 minutes (beat): no run left behind, and notices whose retry is due go out."""
+    _fresh_database_connection()
+    sweep_and_requeue()
+    notices.deliver_due()
+
+
+@worker_ready.connect
+def _sweep_at_worker_start(sender=None, **kwargs) -> None:
+    # A worker that starts after a crash finds the runs the dead one left "running".
+    try:
+        sweep_and_requeue()
+    except Exception:  # a worker must start even when the database is down
+        logger.exception("sweeping unfinished runs at worker start failed")
+    finally:
+        db.close()
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660, **BLIP_RETRY)
 def expiry_scan() -> None:
     """Daily: warn owners before tokens expire, once per threshold (beat schedule)."""
+    _fresh_database_connection()
     expiry.scan()
 
 
-@shared_task(ignore_result=True, soft_time_limit=3000, time_limit=3300)
+@shared_task(ignore_result=True, soft_time_limit=3000, time_limit=3300, **BLIP_RETRY)
 def revalidate_connections() -> None:
     """Every 6 hours: re-run the checklist everywhere and notice breaks and recoveries."""
+    _fresh_database_connection()
     revalidation.revalidate_all()

@@ -26,7 +26,7 @@ from connections.models.connection import (
     RotationRefused,
     TokenHistory,
 )
-from connections.models.notice import Notice, NotifierRun
+from connections.models.notice import Notice, NoticeRecipient, NotifierRun
 from connections.models.run import ChecklistRun
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Connection",
     "ConnectionQuerySet",
     "Notice",
+    "NoticeRecipient",
     "NotifierRun",
     "OnboardingConfirmation",
     "OriginChangeRefused",

@@ -6,6 +6,7 @@ as typed StepResults, and `site_health()` / `first_problem()` sum them up for re
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
@@ -24,10 +25,52 @@ from connections.checklist import (
     result_from,
     run_checklist,
 )
-from connections.choices import AuditAction, RunState, SiteHealth, StepStatus, Trigger
+from connections.choices import (
+    DONE_STATES,
+    UNFINISHED_STATES,
+    AuditAction,
+    RunState,
+    SiteHealth,
+    StepStatus,
+    Trigger,
+)
 from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
+
+
+def running_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.RUN_RUNNING_LIMIT_S)
+
+
+def queued_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.RUN_QUEUED_LIMIT_S)
+
+
+class RunQuerySet(models.QuerySet):
+    def stale(self, now: dt.datetime | None = None) -> RunQuerySet:
+        """Runs nobody will finish: running past RUN_RUNNING_LIMIT_S, queued past RUN_QUEUED_LIMIT_S."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(state=RunState.RUNNING, started_at__lt=now - running_limit())
+            | models.Q(state=RunState.QUEUED, created_at__lt=now - queued_limit()))
+
+    def interrupt(self, reason: str) -> list[int]:
+        """Mark the unfinished runs among these interrupted, saying why; their ids.
+
+        Each row is updated only while still unfinished, so a run that finished meanwhile keeps
+        its result and two sweeps never both claim one.
+        """
+        now, interrupted = timezone.now(), []
+        for pk in self.filter(state__in=UNFINISHED_STATES).values_list("pk", flat=True):
+            changed = ChecklistRun.objects.filter(pk=pk, state__in=UNFINISHED_STATES).update(
+                state=RunState.INTERRUPTED, overall=StepStatus.ERROR, finished_at=now,
+                interrupted_reason=reason[:300])
+            if changed:
+                interrupted.append(pk)
+        if interrupted:
+            logger.warning("%d checklist run(s) interrupted: %s", len(interrupted), reason)
+        return interrupted
 
 
 class ChecklistRun(models.Model):
@@ -40,7 +83,7 @@ class ChecklistRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    state = models.CharField(max_length=12, choices=RunState.choices, default=RunState.QUEUED)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
     steps = models.JSONField(default=list, blank=True)
@@ -49,6 +92,12 @@ class ChecklistRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    interrupted_reason = models.CharField(max_length=300, blank=True)
+    # A scheduled run the sweep interrupted is retried once: the retry points back at it.
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="retry")
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -59,11 +108,15 @@ class ChecklistRun(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.state in (RunState.FINISHED, RunState.CRASHED)
+        return self.state in DONE_STATES
 
     @property
     def crashed(self) -> bool:
         return self.state == RunState.CRASHED
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state == RunState.INTERRUPTED
 
     @property
     def started_by_text(self) -> str:
@@ -90,11 +143,18 @@ class ChecklistRun(models.Model):
         return cls.start(connection, trigger=trigger, by=by).execute()
 
     def claim(self) -> bool:
-        """Move a queued run to running; False when another worker already took it."""
+        """Move a queued run (or one whose worker died: running past its limit) to running.
+
+        False when another worker holds it or it is over; a redelivered task may so take over
+        the claim of a worker that was killed mid-run.
+        """
         now = timezone.now()
-        claimed = ChecklistRun.objects.filter(pk=self.pk, state=RunState.QUEUED).update(
+        takeable = models.Q(state=RunState.QUEUED) | models.Q(
+            state=RunState.RUNNING, started_at__lt=now - running_limit())
+        claimed = ChecklistRun.objects.filter(takeable, pk=self.pk).update(
             state=RunState.RUNNING, started_at=now)
-        self.state, self.started_at = RunState.RUNNING, now
+        if claimed:
+            self.state, self.started_at = RunState.RUNNING, now
         return claimed == 1
 
     def execute(self) -> ChecklistRun:
@@ -111,14 +171,25 @@ class ChecklistRun(models.Model):
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
-        """Store the outcome (None: crashed) on the run and, for the list page, on its connection."""
-        self.finished_at, self.duration_ms = timezone.now(), duration_ms
+        """Store the outcome (None: crashed) on the run and, for the list page, on its connection.
+
+        Only an unfinished run takes a result: one already interrupted (the sweep gave up on
+        it) stays interrupted, and the late result is dropped.
+        """
+        finished_at = timezone.now()
         if results is None:
-            self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+            state, overall, steps = RunState.CRASHED, StepStatus.FAIL, self.steps
         else:
-            self.state, self.overall = RunState.FINISHED, overall_of(results)
-            self.steps = [r.as_dict() for r in results]
-        self.save(update_fields=["state", "overall", "steps", "finished_at", "duration_ms"])
+            state, overall, steps = RunState.FINISHED, overall_of(results), [r.as_dict() for r in results]
+        stored = ChecklistRun.objects.filter(pk=self.pk, state__in=UNFINISHED_STATES).update(
+            state=state, overall=overall, steps=steps, finished_at=finished_at, duration_ms=duration_ms)
+        if not stored:
+            logger.warning("checklist run %s was over before its result arrived; result dropped",
+                           self.public_id)
+            self.refresh_from_db()
+            return self
+        self.state, self.overall, self.steps = state, overall, steps
+        self.finished_at, self.duration_ms = finished_at, duration_ms
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)
