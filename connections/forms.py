@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from connections import audit, procedure, secrets
+from connections import audit, procedure, secrets, text_rules
 from connections.base_url import normalize_base_url
 from connections.choices import AuditAction
 from connections.issuetrak.rules import origin_text, same_origin
@@ -19,8 +19,17 @@ _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"\d{1,3}(\.\d{1,4}){1,3}")
 
 
+def refuse_unsafe_text(value: str, what: str, *, allowed: str = "") -> str:
+    """The value unchanged, or a ValidationError naming a control or bidi character in it."""
+    message = text_rules.refusal(value, what, allowed=allowed)
+    if message:
+        raise ValidationError(message, code="unsafe_text")
+    return value
+
+
 def parse_recipients(value: str) -> list[str]:
     """Split a comma/space/semicolon separated list of addresses, validate and de-duplicate."""
+    refuse_unsafe_text(value, "list of addresses", allowed="\t\r\n")
     addresses = []
     for address in filter(None, _ADDRESS_SEPARATORS.split(value or "")):
         try:
@@ -38,7 +47,7 @@ def parse_recipients(value: str) -> list[str]:
 
 def validate_version(value: str, *, required: bool = False) -> str:
     """An Issuetrak version as read off the site, e.g. 14.10.2."""
-    value = (value or "").strip()
+    value = refuse_unsafe_text(value or "", "version").strip()
     if required and not value:
         raise ValidationError("Enter the version you read in Issuetrak, e.g. 14.10.2.")
     if value and not _VERSION.fullmatch(value):
@@ -99,7 +108,7 @@ class ConnectionForm(forms.ModelForm):
         self.initial["notify"] = ", ".join(recipients)
 
     def clean_label(self):
-        label = " ".join(self.cleaned_data["label"].split())
+        label = " ".join(refuse_unsafe_text(self.cleaned_data["label"], "label").split())
         clash = Connection.objects.with_label(label).exclude(pk=self.instance.pk)
         if clash.exists():
             raise ValidationError(f"A connection labelled “{label}” already exists.")
@@ -116,10 +125,10 @@ class ConnectionForm(forms.ModelForm):
         return secrets.clean_token(self.cleaned_data.get("token", ""))
 
     def clean_token_name(self):
-        return self.cleaned_data["token_name"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_name"], "token name").strip()
 
     def clean_token_user(self):
-        return self.cleaned_data["token_user"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_user"], "token user").strip()
 
     def clean_issuetrak_version(self):
         return validate_version(self.cleaned_data["issuetrak_version"])
@@ -234,7 +243,7 @@ class RotateForm(forms.Form):
         return normalize_base_url(value) if value.strip() else ""
 
     def clean_token_name(self):
-        return self.cleaned_data["token_name"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_name"], "token name").strip()
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from connections.choices import RunState, Trigger
 from connections.models import ChecklistRun
+from connections.revalidation import finish_round_if_done
 
 CTRL_C_REASON = "Stopped with Ctrl-C (SIGINT) while `connections check` was running it."
 
@@ -50,6 +51,8 @@ def sweep_runs(now: dt.datetime | None = None) -> SweepReport:
     report = SweepReport(interrupted=list(
         ChecklistRun.objects.filter(pk__in=ids).select_related("connection")))
     report.retries = [retry for run in report.interrupted if (retry := _retry(run))]
+    for round_id in {run.round_id for run in report.interrupted if run.round_id}:
+        finish_round_if_done(round_id)  # a round waits for its retries, not for the dead runs
     return report
 
 
@@ -60,8 +63,8 @@ def _retry(run: ChecklistRun) -> ChecklistRun | None:
     try:
         with transaction.atomic():
             retry = ChecklistRun.start(run.connection, trigger=Trigger.SCHEDULE)
-            retry.retry_of = run
-            retry.save(update_fields=["retry_of"])
+            retry.retry_of, retry.round_id = run, run.round_id
+            retry.save(update_fields=["retry_of", "round"])
     except IntegrityError:  # another sweep retried it first (retry_of is unique)
         return None
     return retry

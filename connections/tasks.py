@@ -4,12 +4,13 @@ import logging
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db
 from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, notices, revalidation, sweep
-from connections.choices import RunState, Trigger
+from connections.choices import Trigger
 from connections.models import ChecklistRun, Connection
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,10 @@ def execute_checklist_run(run_id: int) -> None:
     run = ChecklistRun.objects.select_related("connection").filter(pk=run_id).first()
     if run is None:
         return
-    run.execute()
-    if run.trigger == Trigger.SCHEDULE and run.state != RunState.INTERRUPTED:
-        revalidation.settle([run])  # a retried scheduled run notices breaks like its round
+    if run.trigger == Trigger.SCHEDULE:  # a retried round run: concluded like its round's runs
+        revalidation.check_retry(run)
+    else:
+        run.execute()
 
 
 def _enqueue(run: ChecklistRun, countdown: float | None = None) -> None:
@@ -91,8 +93,27 @@ def expiry_scan() -> None:
     expiry.scan()
 
 
-@shared_task(ignore_result=True, soft_time_limit=3000, time_limit=3300, **BLIP_RETRY)
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **BLIP_RETRY)
 def revalidate_connections() -> None:
-    """Every 6 hours: re-run the checklist everywhere and notice breaks and recoveries."""
+    """Every 6 hours: create the round's runs in bulk and fan them out, one task per site chunk.
+
+    A site's chunks are spread over REVALIDATION_SPREAD_MINUTES (a countdown each), so a site
+    with many connections is checked bit by bit across the interval, never in one burst.
+    """
     _fresh_database_connection()
-    revalidation.revalidate_all()
+    heartbeat, chunks = revalidation.start_round()
+    for chunk in chunks:
+        revalidate_chunk.apply_async(chunk.as_args(heartbeat.pk), countdown=chunk.countdown)
+
+
+# Each chunk stops starting checks after REVALIDATION_CHUNK_SECONDS; one check ends within its
+# calls' deadlines, so the limits below are never reached by design.
+@shared_task(ignore_result=True, soft_time_limit=420, time_limit=480, **BLIP_RETRY)
+@sensitive_variables()  # the checklist decrypts tokens in the frames below
+def revalidate_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None) -> None:
+    """Check one chunk of a site's connections; what the time budget left goes back to the queue."""
+    _fresh_database_connection()
+    left = revalidation.check_chunk(round_id, run_ids, anchor_id,
+                                    budget_s=settings.REVALIDATION_CHUNK_SECONDS)
+    if left:
+        revalidate_chunk.apply_async((round_id, left, anchor_id), countdown=5)

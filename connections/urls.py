@@ -11,6 +11,7 @@ urlpatterns = [
     path("connections/<uuid:public_id>/", views.connection_detail, name="detail"),
     path("connections/<uuid:public_id>/edit/", views.connection_edit, name="edit"),
     path("connections/<uuid:public_id>/archive/", views.connection_archive, name="archive"),
+    path("connections/<uuid:public_id>/restore/", views.connection_restore, name="restore"),
     path("connections/<uuid:public_id>/check/", views.start_run, name="check"),
     path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
     path("connections/<uuid:public_id>/store-token/", views.store_token, name="store_token"),

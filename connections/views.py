@@ -1,7 +1,5 @@
 """Connection pages: thin views that look up, call one verb, message and redirect."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
@@ -26,22 +24,20 @@ from connections.access import (
 )
 from connections.choices import AuditAction, Channel
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
-from connections.listing import ListFilters
-from connections.models import AuditEvent, Notice, RotationRefused
+from connections.listing import AuditFilters, ListFilters
+from connections.models import Notice, RestoreRefused, RotationRefused
 from connections.notifier_watch import notifier_status_for
 from connections.repair.diagnosis import explain
 from connections.tasks import queue_run
 
-PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 20
 
 
 def connection_list(request):
     require_role(request.user, *ROLES)
     listing = ListFilters(request.GET)
-    page = Paginator(listing.queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "connections/list.html", {
-        "page": page, "listing": listing, "show_archived": listing.archived,
+        "page": listing.page(), "listing": listing, "show_archived": listing.archived,
         "can_manage": is_sysadmin(request.user), "notifier": notifier_status_for(request),
         "can_add": can_run_checklist(request.user),
     })
@@ -100,6 +96,21 @@ def connection_archive(request, public_id):
         messages.success(request, f"Connection “{connection.label}” archived.")
         return redirect("connections:list")
     return render(request, "connections/confirm_archive.html", {"connection": connection})
+
+
+def connection_restore(request, public_id):
+    """A sysadmin brings an archived connection back (POST only; refused if its label is taken)."""
+    connection = get_connection_for(request, public_id, manage=True)
+    if request.method != "POST":
+        return redirect(connection)
+    try:
+        connection.restore(by=request.user)
+    except RestoreRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Connection “{connection.label}” restored: it is checked and "
+                                  "watched for expiry again.")
+    return redirect(connection)
 
 
 def start_run(request, public_id):
@@ -185,19 +196,10 @@ def _token_page(request, connection, *, storing: bool):
 def audit_trail(request):
     """Sysadmins browse and filter the audit trail; nobody can change it."""
     require_role(request.user, SYSADMIN)
-    events = AuditEvent.objects.select_related("connection")
-    action, who, label = (request.GET.get(k, "").strip() for k in ("action", "actor", "connection"))
-    if action in AuditAction.values:
-        events = events.filter(action=action)
-    if who:
-        events = events.filter(actor_name__icontains=who)
-    if label:
-        events = events.filter(object_repr__icontains=label)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    filters = {"action": action, "actor": who, "connection": label}
+    trail = AuditFilters(request.GET)
     return render(request, "connections/audit.html", {
-        "page": page, "filters": filters, "actions": AuditAction.choices,
-        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "page": trail.page(), "filters": trail.values, "actions": AuditAction.choices,
+        "query": trail.query_string(),
     })
 
 

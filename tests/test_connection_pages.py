@@ -184,4 +184,7 @@ def test_the_list_is_paginated(sam_client, make_connection):
     for n in range(55):
         make_connection(f"Conn {n:02d}")
     page = sam_client.get(reverse("connections:list")).content.decode()
-    assert "Page 1 of 2" in page
+    assert 'data-label="Conn 49"' in page and 'data-label="Conn 50"' not in page
+    assert 'href="?page=last"' in page
+    last = sam_client.get(reverse("connections:list"), {"page": "last"}).content.decode()
+    assert 'data-label="Conn 05"' in last and 'data-label="Conn 04"' not in last

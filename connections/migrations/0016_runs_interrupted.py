@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0012_permissions_repaired_audit'),
+        ('connections', '0022_checklistrun_round'),
     ]
 
     operations = [

@@ -38,6 +38,8 @@ from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
 
+BULK_BATCH = 500  # rows per bulk INSERT/UPDATE statement
+
 
 def running_limit() -> dt.timedelta:
     return dt.timedelta(seconds=settings.RUN_RUNNING_LIMIT_S)
@@ -47,13 +49,27 @@ def queued_limit() -> dt.timedelta:
     return dt.timedelta(seconds=settings.RUN_QUEUED_LIMIT_S)
 
 
+def round_queued_limit() -> dt.timedelta:
+    """A round's runs wait for their chunk, spread over REVALIDATION_SPREAD_MINUTES."""
+    return queued_limit() + dt.timedelta(minutes=settings.REVALIDATION_SPREAD_MINUTES)
+
+
+def takeable(now: dt.datetime) -> models.Q:
+    """A run a worker may claim: queued, or running past its limit (its worker died)."""
+    return models.Q(state=RunState.QUEUED) | models.Q(
+        state=RunState.RUNNING, started_at__lt=now - running_limit())
+
+
 class RunQuerySet(models.QuerySet):
     def stale(self, now: dt.datetime | None = None) -> RunQuerySet:
-        """Runs nobody will finish: running past RUN_RUNNING_LIMIT_S, queued past RUN_QUEUED_LIMIT_S."""
+        """Runs nobody will finish: running past RUN_RUNNING_LIMIT_S, queued past RUN_QUEUED_LIMIT_S
+        (a round's: past the round's spread as well)."""
         now = now or timezone.now()
         return self.filter(
             models.Q(state=RunState.RUNNING, started_at__lt=now - running_limit())
-            | models.Q(state=RunState.QUEUED, created_at__lt=now - queued_limit()))
+            | models.Q(state=RunState.QUEUED, round__isnull=True, created_at__lt=now - queued_limit())
+            | models.Q(state=RunState.QUEUED, round__isnull=False,
+                       created_at__lt=now - round_queued_limit()))
 
     def interrupt(self, reason: str) -> list[int]:
         """Mark the unfinished runs among these interrupted, saying why; their ids.
@@ -88,6 +104,9 @@ class ChecklistRun(models.Model):
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
     steps = models.JSONField(default=list, blank=True)
     token_fingerprint = models.CharField(max_length=8)
+    # The re-validation round (its heartbeat row) this run belongs to; None outside rounds.
+    round = models.ForeignKey("connections.NotifierRun", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="runs")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +157,60 @@ class ChecklistRun(models.Model):
         return run
 
     @classmethod
+    def start_many(cls, connections, *, trigger: str, by=None, round=None) -> list[ChecklistRun]:
+        """Queued runs for many connections: one bulk insert, and one batch of audit events."""
+        runs = [cls(connection=c, trigger=trigger, started_by=by, round=round,
+                    token_fingerprint=c.token_fingerprint) for c in connections]
+        cls.objects.bulk_create(runs, batch_size=BULK_BATCH)
+        if trigger != Trigger.SCHEDULE and runs:
+            label = runs[0].get_trigger_display().lower()
+            AuditEvent.objects.bulk_create(
+                [AuditEvent.objects.event(AuditAction.CHECKLIST_STARTED, actor=by, via=trigger,
+                                          connection=run.connection,
+                                          summary=f"Checklist run started ({label})")
+                 for run in runs], batch_size=BULK_BATCH)
+        return runs
+
+    @classmethod
+    def claim_many(cls, run_ids) -> list[ChecklistRun]:
+        """Move these queued runs to running in one UPDATE; the ones this worker got, loaded.
+
+        A run another worker claimed first (a redelivered task) is not returned, unless that
+        claim is stale (running past RUN_RUNNING_LIMIT_S: its worker died).
+        """
+        now = timezone.now()
+        cls.objects.filter(takeable(now), pk__in=list(run_ids)).update(
+            state=RunState.RUNNING, started_at=now)
+        return list(cls.objects.filter(pk__in=list(run_ids), state=RunState.RUNNING, started_at=now)
+                    .select_related("connection").order_by("pk"))
+
+    @classmethod
+    def finish_many(cls, outcomes) -> list[ChecklistRun]:
+        """Store many (run, results or None, duration_ms) at once: one UPDATE per batch of runs.
+
+        The connections' own columns (last checked, latest result) are the caller's to store.
+        """
+        outcomes = list(outcomes)
+        # A run the sweep interrupted meanwhile keeps that state: its late result is dropped.
+        running = set(cls.objects.filter(pk__in=[run.pk for run, *_ in outcomes],
+                                         state=RunState.RUNNING).values_list("pk", flat=True))
+        runs = [run._outcome(results, duration_ms) for run, results, duration_ms in outcomes
+                if run.pk in running]
+        cls.objects.bulk_update(runs, ["state", "overall", "steps", "finished_at", "duration_ms"],
+                                batch_size=BULK_BATCH)
+        return runs
+
+    def _outcome(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
+        """Set (not save) the finished state: None means the run crashed."""
+        self.finished_at, self.duration_ms = timezone.now(), duration_ms
+        if results is None:
+            self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+        else:
+            self.state, self.overall = RunState.FINISHED, overall_of(results)
+            self.steps = [r.as_dict() for r in results]
+        return self
+
+    @classmethod
     def check_now(cls, connection, *, trigger: str = Trigger.CLI, by=None) -> ChecklistRun:
         """Run the checklist in this process and return the finished run."""
         return cls.start(connection, trigger=trigger, by=by).execute()
@@ -149,9 +222,7 @@ class ChecklistRun(models.Model):
         the claim of a worker that was killed mid-run.
         """
         now = timezone.now()
-        takeable = models.Q(state=RunState.QUEUED) | models.Q(
-            state=RunState.RUNNING, started_at__lt=now - running_limit())
-        claimed = ChecklistRun.objects.filter(takeable, pk=self.pk).update(
+        claimed = ChecklistRun.objects.filter(takeable(now), pk=self.pk).update(
             state=RunState.RUNNING, started_at=now)
         if claimed:
             self.state, self.started_at = RunState.RUNNING, now
@@ -176,20 +247,15 @@ class ChecklistRun(models.Model):
         Only an unfinished run takes a result: one already interrupted (the sweep gave up on
         it) stays interrupted, and the late result is dropped.
         """
-        finished_at = timezone.now()
-        if results is None:
-            state, overall, steps = RunState.CRASHED, StepStatus.FAIL, self.steps
-        else:
-            state, overall, steps = RunState.FINISHED, overall_of(results), [r.as_dict() for r in results]
+        self._outcome(results, duration_ms)
         stored = ChecklistRun.objects.filter(pk=self.pk, state__in=UNFINISHED_STATES).update(
-            state=state, overall=overall, steps=steps, finished_at=finished_at, duration_ms=duration_ms)
+            state=self.state, overall=self.overall, steps=self.steps, finished_at=self.finished_at,
+            duration_ms=self.duration_ms)
         if not stored:
             logger.warning("checklist run %s was over before its result arrived; result dropped",
                            self.public_id)
             self.refresh_from_db()
             return self
-        self.state, self.overall, self.steps = state, overall, steps
-        self.finished_at, self.duration_ms = finished_at, duration_ms
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)
@@ -231,14 +297,14 @@ class ChecklistRun(models.Model):
 
 
 @sensitive_variables()  # the frames below hold the decrypted token
-def timed_checklist(connection, *, on_step=None) -> tuple[list[StepResult] | None, int]:
+def timed_checklist(connection, *, on_step=None, share=None) -> tuple[list[StepResult] | None, int]:
     """Check one site; a crash (even an undecryptable token) becomes None, not an error.
 
     Touches no database (the connection is already loaded), so it can run in a pool thread.
     """
     started = time.monotonic()
     try:
-        results = run_checklist(Subject.from_connection(connection), on_step=on_step)
+        results = run_checklist(Subject.from_connection(connection), on_step=on_step, share=share)
     except Exception:
         logger.exception("checklist for connection %s crashed", connection.public_id)
         results = None

@@ -16,7 +16,7 @@ from django.db import connections as databases
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, revalidation, sweep
+from connections import expiry, revalidation, sweep, text_rules
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
@@ -121,6 +121,7 @@ class Command(BaseCommand):
         hosting.add_argument("--self-hosted", action="store_const", const=Hosting.SELF_HOSTED, dest="hosting")
 
     def handle(self, *args, subcommand, **options):
+        self.stdout = _Escaping(self.stdout)
         getattr(self, f"handle_{subcommand.replace('-', '_')}")(options)
 
     @sensitive_variables()
@@ -277,6 +278,20 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(_errors_text(form))
         return form.save(via="cli")
+
+
+class _Escaping:
+    """stdout that shows control and bidi characters as escapes: rows saved before the text
+    rules may hold terminal escapes, which must not act on the operator's terminal."""
+
+    def __init__(self, out):
+        self._out = out
+
+    def write(self, msg: str = "", *args, **kwargs) -> None:
+        self._out.write(text_rules.printable(msg, keep="\t\n"), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._out, name)
 
 
 def _get_active(label: str, returncode: int = 1) -> Connection:
