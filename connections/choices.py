@@ -121,3 +121,5 @@ class AuditAction(models.TextChoices):
     ADMIN_CHANGED = "admin_changed", "Changed in Django admin"
     LOGIN_LOCKED = "login_locked", "Sign-in locked"
     PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset asked for"
+    CHECK_ALL_STARTED = "check_all_started", "Checklist started for many"
+    TEST_NOTICE_SENT = "test_notice_sent", "Test notice sent"

@@ -43,15 +43,15 @@ def message_id(notices: list) -> str:
     return f"<notice-{digest}@{domain}>"
 
 
-def _send(recipients: list[str], template: str, context: dict, *, notices: list) -> None:
+def _send(recipients: list[str], template: str, context: dict, *, notices: list | None = None) -> None:
     # Subjects are plain text (their templates turn autoescape off, so no "&lt;"), on one line,
     # and an older label's control characters show as escapes instead of acting on a terminal.
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     subject = text_rules.printable(" ".join(subject.split()))
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients,
-                                  headers={"Message-ID": message_id(notices)})
+    headers = {"Message-ID": message_id(notices)} if notices else None
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients, headers=headers)
     mail.attach_alternative(html, "text/html")
     mail.send()
 
@@ -70,3 +70,9 @@ def send_health_notice(recipients: list[str], notices: list) -> None:
     _send(recipients, "health_notice", {
         "notice": notice, "connection": notice.connection, "link": rotation_link(notice.connection),
     }, notices=[notice])
+
+
+def send_test_notice(recipients: list[str], connection) -> None:
+    """A test notice: proves that mail for this connection reaches its recipients."""
+    _send(recipients, "test_notice", {"connection": connection,
+                                      "link": _absolute(connection.get_absolute_url())})

@@ -17,6 +17,9 @@ from connections.models import AuditEvent, Connection
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"\d{1,3}(\.\d{1,4}){1,3}")
+# A token is never rendered back; htmx keeps the typed value in the browser (hx-preserve) while
+# the rest of the form is re-rendered with its errors.
+TOKEN_INPUT = {"autocomplete": "off", "hx-preserve": "true"}
 
 
 def refuse_unsafe_text(value: str, what: str, *, allowed: str = "") -> str:
@@ -61,13 +64,13 @@ class ConnectionForm(forms.ModelForm):
         required=False,
         strip=False,
         error_messages={"required": "Paste the API token: it cannot be empty."},
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=False, attrs=TOKEN_INPUT),
         help_text=f"The New Token value Issuetrak showed once under {procedure.TOKENS_MENU}.",
     )
     notify = forms.CharField(
         label="Notify",
         max_length=2000,
-        error_messages={"required": "Give at least one address to warn before the token expires."},
+        required=False,  # empty means the default addresses; clean_notify says when there are none
         help_text="E-mail addresses warned before the token expires, separated by commas.",
     )
 
@@ -104,8 +107,11 @@ class ConnectionForm(forms.ModelForm):
             del self.fields["token"]
         else:
             self.fields["token"].required = True
-        recipients = self.instance.recipients if self.instance.pk else (default_notify or [])
+        self.default_notify = [] if self.instance.pk else list(default_notify or [])
+        recipients = self.instance.recipients if self.instance.pk else self.default_notify
         self.initial["notify"] = ", ".join(recipients)
+        if self.default_notify:
+            self.fields["notify"].help_text += " Left empty: " + ", ".join(self.default_notify) + "."
 
     def clean_label(self):
         label = " ".join(refuse_unsafe_text(self.cleaned_data["label"], "label").split())
@@ -143,7 +149,13 @@ class ConnectionForm(forms.ModelForm):
         return expires_on
 
     def clean_notify(self):
-        return parse_recipients(self.cleaned_data["notify"])
+        value = self.cleaned_data["notify"]
+        if not value.strip() and self.default_notify:
+            return self.default_notify
+        if not value.strip() and not self.instance.pk:
+            raise ValidationError("Give at least one address to warn before the token expires "
+                                  "(no sysadmin has an e-mail address to default to).")
+        return parse_recipients(value)
 
     def save(self, commit=True, *, actor=None, via=""):
         """Save (token encrypted) and record the change in the audit trail."""
@@ -207,7 +219,7 @@ class RotateForm(forms.Form):
     token = forms.CharField(
         label="New API Token", strip=False,
         error_messages={"required": "Paste the new API token: it cannot be empty."},
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=False, attrs=TOKEN_INPUT),
         help_text=f"Create it in Issuetrak first ({procedure.ADD_TOKEN_MENU}); the value is shown "
         "there once.",
     )

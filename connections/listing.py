@@ -63,6 +63,10 @@ class ListFilters:
         """Whether anything narrows the list (search or a filter)."""
         return bool(self.q) or self.failing or self.expiring is not None
 
+    def count(self) -> int:
+        """How many connections match: one COUNT, asked for only on a filtered list ("Check these N")."""
+        return self._filtered().order_by().count()
+
     def _filtered(self):
         queryset = Connection.objects.filter(archived_at__isnull=not self.archived)
         if self.expiring is not None:

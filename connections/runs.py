@@ -7,13 +7,13 @@ touches no database, so many checks run in threads while one thread writes the r
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from connections.models import ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection
 from connections.models.run import timed_checklist
 
 
@@ -56,55 +56,36 @@ def interleave_by_site(connections: Iterable[Connection]) -> list[Connection]:
     return ordered
 
 
-def start_many(connections: Iterable[Connection], *, trigger: str, by=None,
-               pace: bool = False) -> list[ChecklistRun]:
-    """A queued run row for each connection (site-interleaved when paced), nothing sent yet."""
-    connections = interleave_by_site(connections) if pace else list(connections)
-    return [ChecklistRun.start(c, trigger=trigger, by=by) for c in connections]
-
-
-def execute_many(runs: list[ChecklistRun], *, concurrency: int | None = None,
-                 pace: bool = False) -> list[ChecklistRun]:
-    """Execute queued runs, a bounded number at a time; those this call ran (others held them).
-
-    Each run is claimed only when a thread is free for it, so a run is "running" for as long
-    as its own checks take (the sweep's limit), however long the queue ahead of it.
-    """
-    pacer = SitePacer() if pace else None
-    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
-    waiting = iter(runs)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist")
-    futures: dict = {}
-    claimed: list[ChecklistRun] = []
-
-    def submit_next() -> None:
-        for run in waiting:
-            if run.claim():
-                claimed.append(run)
-                futures[pool.submit(_paced_checklist, run.connection, pacer)] = run
-                return
-
-    try:
-        for _ in range(workers):
-            submit_next()
-        while futures:
-            done, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                futures.pop(future).finish(*future.result())
-                submit_next()
-    except BaseException:
-        # Ctrl-C or a lost database: do not wait for the rest of the queue.
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return claimed
-
-
 def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
                concurrency: int | None = None, pace: bool = False) -> list[ChecklistRun]:
-    """Check many connections: start a run for each, then execute them."""
-    runs = start_many(connections, trigger=trigger, by=by, pace=pace)
-    return execute_many(runs, concurrency=concurrency, pace=pace)
+    """Check many connections, a bounded number at a time; a dead site costs only its timeout."""
+    connections = interleave_by_site(connections) if pace else list(connections)
+    runs = [ChecklistRun.start(c, trigger=trigger, by=by) for c in connections]
+    runs = [run for run in runs if run.claim()]
+    pacer = SitePacer() if pace else None
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
+        futures = {pool.submit(_paced_checklist, r.connection, pacer): r for r in runs}
+        for future in as_completed(futures):
+            futures[future].finish(*future.result())
+    return runs
+
+
+def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, scope: str = "",
+                concurrency: int | None = None, on_finished: Callable[[ChecklistRun], None] | None = None,
+                ) -> tuple[CheckBatch, list[ChecklistRun]]:
+    """Check many connections in this process as one batch (the same batch as the list's
+    "Check all"): runs inserted and claimed in bulk, `on_finished` called as each one ends."""
+    batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope, claim=True)
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
+        futures = {pool.submit(timed_checklist, run.connection): run for run in runs}
+        for future in as_completed(futures):
+            run = futures[future].finish(*future.result())
+            if on_finished:
+                on_finished(run)
+    batch.refresh_from_db()
+    return batch, runs
 
 
 def _paced_checklist(connection: Connection, pacer: SitePacer | None):

@@ -69,8 +69,3 @@ def _retry(run: ChecklistRun) -> ChecklistRun | None:
         return None
     return retry
 
-
-def interrupt_runs(runs: list[ChecklistRun], reason: str = CTRL_C_REASON) -> list[int]:
-    """Mark these runs interrupted if they are not over yet (Ctrl-C in the CLI)."""
-    return ChecklistRun.objects.filter(pk__in=[r.pk for r in runs]).interrupt(reason)
-

@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, notices, revalidation, sweep
 from connections.choices import Trigger
-from connections.models import ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,14 @@ def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER
     run = ChecklistRun.start(connection, trigger=trigger, by=by)
     transaction.on_commit(lambda: _enqueue(run, countdown))
     return run
+
+
+def queue_batch(connections, *, by=None, trigger: str = Trigger.BROWSER, scope: str = "") -> CheckBatch:
+    """One batch of queued runs (inserted in bulk), one Celery task per run once committed."""
+    batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope)
+    transaction.on_commit(lambda: [_enqueue(run) for run in runs])
+    return batch
+
 
 
 def sweep_and_requeue() -> sweep.SweepReport:

@@ -53,7 +53,20 @@ def message_text(notices, flavour: str = "markdown") -> str:
 
 def post_notices(notices) -> None:
     """POST the notices; retry a few times on errors; raise WebhookError if all fail."""
-    payload = {"text": message_text(notices, flavour_for(settings.EXPIRY_WEBHOOK_URL))}
+    post_text(message_text(notices, flavour_for(settings.EXPIRY_WEBHOOK_URL)))
+
+
+def test_notice_text(connection) -> str:
+    """The test notice's message, escaped for the chat like every other."""
+    flavour = flavour_for(settings.EXPIRY_WEBHOOK_URL)
+    label, url = (_escaped(v, flavour) for v in (connection.label, connection.base_url))
+    return (f"issuetrak-admin: TEST notice for “{label}” ({url}). "
+            "Nothing is wrong: this checks that notices reach you.")
+
+
+def post_text(text: str) -> None:
+    """POST one message; retry a few times on errors; raise WebhookError if all fail."""
+    payload = {"text": text}
     problem = ""
     with requests.Session() as session:
         # The same transport as the Issuetrak client (deadline, size cap, named failures, and
@@ -72,4 +85,4 @@ def post_notices(notices) -> None:
             logger.info("webhook attempt %d failed: %s", attempt, problem)
             if attempt < ATTEMPTS:
                 time.sleep(0.5 * attempt)
-    raise WebhookError(f"webhook refused the notices after {ATTEMPTS} attempts ({problem})")
+    raise WebhookError(f"webhook refused the message after {ATTEMPTS} attempts ({problem})")

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from connections.choices import AuditAction
-from connections.models import AuditEvent, ChecklistRun, Notice
+from connections.models import AuditEvent, CheckBatch, ChecklistRun, Notice
 
 ANY = uuid.UUID(int=1)
 
@@ -14,6 +14,7 @@ ANY = uuid.UUID(int=1)
 def urls_for(connection, notice):
     c = connection.public_id
     run = ChecklistRun.check_now(connection)
+    batch, _runs = CheckBatch.start([connection], trigger="cli", claim=True)
     return {
         # name: (url, methods allowed per role)
         "list": reverse("connections:list"),
@@ -31,16 +32,20 @@ def urls_for(connection, notice):
         "fix_permissions": reverse("connections:fix_permissions", args=[c]),
         "acknowledge": reverse("connections:acknowledge", args=[c, notice.pk]),
         "check": reverse("connections:check", args=[c]),
+        "check_all": reverse("connections:check_all"),
+        "batch": reverse("connections:batch", args=[batch.public_id]),
+        "test_notice": reverse("connections:test_notice", args=[c]),
         "confirm": reverse("connections:onboarding_confirm", args=[c, "version"]),
         "audit": reverse("connections:audit"),
         "roles": reverse("roles"),
     }
 
 
-READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
-RUN = {"check", "confirm"}
+READ = {"list", "permissions", "detail", "history", "run", "onboarding", "batch"}
+RUN = {"check", "confirm", "check_all"}
 MANAGE = {"add", "edit", "archive", "restore", "rotate", "store_token", "fix_permissions", "acknowledge",
-          "audit", "roles"}
+          "audit", "roles", "test_notice"}
+POSTED = RUN | {"acknowledge", "restore", "test_notice"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])
@@ -55,7 +60,7 @@ def test_every_view_answers_each_role_as_its_role_allows(role, client, request, 
                "viewer": READ, "nobody": set()}[role]
     client.force_login(person)
     for name, url in urls_for(zapier, notice).items():
-        method = client.post if name in RUN | {"acknowledge", "restore"} else client.get
+        method = client.post if name in POSTED else client.get
         status = method(url).status_code
         if name in allowed:
             assert status in (200, 302), f"{role} should reach {name}, got {status}"

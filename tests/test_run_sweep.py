@@ -95,7 +95,7 @@ def test_the_run_page_stops_polling_and_says_why_the_run_was_interrupted(sam_cli
     sweep.sweep_runs()
     page = sam_client.get(url).content.decode()
     assert "hx-trigger" not in page
-    assert "The run was interrupted before it finished: No result 5 min after it started" in page
+    assert "The run was interrupted before it finished: No result 10 min after it started" in page
     assert "Interrupted" in sam_client.get(reverse("connections:history", args=[healthy.public_id])
                                            ).content.decode()
 
@@ -117,3 +117,30 @@ def test_the_sweep_task_is_what_beat_calls(healthy):
     tasks.sweep_runs.apply()
     run.refresh_from_db()
     assert run.state == RunState.INTERRUPTED
+
+
+def test_a_round_whose_run_died_is_finished_by_its_retry(healthy, django_capture_on_commit_callbacks):
+    """A re-validation round waits for the retry of its interrupted run, then finishes."""
+    from connections import revalidation
+    from connections.models import NotifierRun
+
+    heartbeat, [chunk] = revalidation.start_round(spread_s=0)
+    [run] = ChecklistRun.claim_many(chunk.run_ids)  # the chunk's worker is then killed
+    _aged(run, RunState.RUNNING, 3600)
+    with django_capture_on_commit_callbacks(execute=True):
+        [retry] = tasks.sweep_and_requeue().retries
+    retry.refresh_from_db()
+    heartbeat.refresh_from_db()
+    assert retry.round_id == heartbeat.pk and retry.state == RunState.FINISHED
+    assert heartbeat.finished_at and heartbeat.summary["checked"] == 2
+    assert NotifierRun.objects.count() == 1
+
+
+def test_a_batch_counts_a_run_the_sweep_interrupted(healthy, sysadmin):
+    from connections.models import CheckBatch
+
+    batch, [run] = CheckBatch.start([healthy], trigger=Trigger.BROWSER, by=sysadmin, scope="all")
+    _aged(run, RunState.QUEUED, 7200)
+    sweep.sweep_runs()
+    batch.refresh_from_db()
+    assert batch.is_done and batch.failed == 1 and batch.finished_at

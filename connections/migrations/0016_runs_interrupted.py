@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0022_checklistrun_round'),
+        ('connections', '0024_audit_actions_after_merge'),
     ]
 
     operations = [

@@ -17,6 +17,7 @@ from connections.choices import (  # noqa: F401 - re-exported for callers and te
     Trigger,
 )
 from connections.models.audit import AuditEvent, OnboardingConfirmation
+from connections.models.batch import CheckBatch
 from connections.models.connection import (
     Connection,
     ConnectionQuerySet,
@@ -32,6 +33,7 @@ from connections.models.run import ChecklistRun
 
 __all__ = [
     "AuditEvent",
+    "CheckBatch",
     "ChecklistRun",
     "Connection",
     "ConnectionQuerySet",

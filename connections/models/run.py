@@ -78,12 +78,15 @@ class RunQuerySet(models.QuerySet):
         its result and two sweeps never both claim one.
         """
         now, interrupted = timezone.now(), []
-        for pk in self.filter(state__in=UNFINISHED_STATES).values_list("pk", flat=True):
+        for pk, batch_id in self.filter(state__in=UNFINISHED_STATES).values_list("pk", "batch_id"):
             changed = ChecklistRun.objects.filter(pk=pk, state__in=UNFINISHED_STATES).update(
                 state=RunState.INTERRUPTED, overall=StepStatus.ERROR, finished_at=now,
                 interrupted_reason=reason[:300])
             if changed:
                 interrupted.append(pk)
+                if batch_id:  # its "Check all" counts it as ended (and failed)
+                    ChecklistRun._meta.get_field("batch").related_model.count_finished(
+                        batch_id, failed=True)
         if interrupted:
             logger.warning("%d checklist run(s) interrupted: %s", len(interrupted), reason)
         return interrupted
@@ -99,6 +102,8 @@ class ChecklistRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    batch = models.ForeignKey("connections.CheckBatch", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="runs")
     state = models.CharField(max_length=12, choices=RunState.choices, default=RunState.QUEUED)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
@@ -259,6 +264,9 @@ class ChecklistRun(models.Model):
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)
+        if self.batch_id:
+            self._meta.get_field("batch").related_model.count_finished(
+                self.batch_id, failed=self.overall == StepStatus.FAIL)
         logger.info("checklist run %s: %s in %d ms", self.public_id, self.overall, self.duration_ms)
         return self
 

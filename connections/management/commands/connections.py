@@ -7,21 +7,24 @@ are identical. Errors go to stderr with a non-zero exit code and change nothing.
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 from argparse import ArgumentTypeError
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections as databases
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+from tqdm import tqdm
 
 from connections import expiry, revalidation, sweep, text_rules
+from connections.access import sysadmin_addresses
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.repair import RepairError, permission_fix
-from connections.runs import execute_many, start_many
+from connections.runs import check_batch
 from connections.startup_checks import TOKEN_KEYS
 from connections.tasks import sweep_and_requeue
 
@@ -131,7 +134,7 @@ class Command(BaseCommand):
         data = {"token": self._read_token(), "hosting": options["hosting"] or Hosting.SELF_HOSTED}
         data |= self._given_fields(options)
         if not data.get("notify"):
-            data["notify"] = ",".join(_sysadmin_addresses())
+            data["notify"] = ",".join(sysadmin_addresses())
         connection = self._save(ConnectionForm(data))
         self.stdout.write(f"Added “{connection.label}” (token {connection.token_fingerprint}).")
 
@@ -170,15 +173,15 @@ class Command(BaseCommand):
     def handle_check(self, options):
         if bool(options["current_label"]) == bool(options["all"]):
             raise CommandError("Give one LABEL, or --all.", returncode=2)
-        if options["all"]:
-            runs = start_many(Connection.objects.active(), trigger=Trigger.CLI)
-        else:
-            runs = [ChecklistRun.start(_get_active(options["current_label"], returncode=2),
-                                       trigger=Trigger.CLI)]
+        started = timezone.now()
         try:
-            runs = execute_many(runs) if options["all"] else [runs[0].execute()]
+            if options["all"]:
+                runs = self._check_all(quiet=options["json"] or not self.stdout.isatty())
+            else:
+                connection = _get_active(options["current_label"], returncode=2)
+                runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
         except KeyboardInterrupt:
-            self._interrupted(runs)
+            self._interrupted(started)
         documents = [_run_document(run) for run in runs]
         if options["json"]:
             as_json = [_json_document(d) for d in documents]
@@ -188,10 +191,12 @@ class Command(BaseCommand):
                 self._print_run(document)
         sys.exit(max((EXIT_CODES[d["overall"]] for d in documents), default=0))
 
-    def _interrupted(self, runs: list[ChecklistRun]) -> None:
+    def _interrupted(self, started) -> None:
         """Ctrl-C: say so on the runs this command started, then leave at once."""
         databases.close_all()  # the interrupted query may have left the connection unusable
-        stopped = sweep.interrupt_runs(runs)
+        # This command's runs: started from the command line since it began, not over yet.
+        mine = ChecklistRun.objects.filter(trigger=Trigger.CLI, created_at__gte=started)
+        stopped = mine.interrupt(sweep.CTRL_C_REASON)
         self.stderr.write(f"Interrupted: {len(stopped)} run(s) marked interrupted.")
         sys.stdout.flush()
         sys.stderr.flush()
@@ -202,6 +207,25 @@ class Command(BaseCommand):
     def handle_sweep_runs(self, options):
         report = sweep_and_requeue()
         self.stdout.write(json.dumps(report.as_dict()))
+
+    def _check_all(self, *, quiet: bool) -> list[ChecklistRun]:
+        """Every active connection as one batch; a progress bar on a terminal (stderr)."""
+        connections = list(Connection.objects.active())
+        # shutil's width falls back to 80 on a terminal that reports no size (tqdm would draw nothing).
+        with tqdm(total=len(connections), desc="Checking", unit="connection", file=sys.stderr,
+                  disable=quiet, ncols=shutil.get_terminal_size().columns) as bar:
+
+            failed = 0
+
+            def finished(run):
+                nonlocal failed
+                failed += run.overall == StepStatus.FAIL
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update()
+
+            _batch, runs = check_batch(connections, trigger=Trigger.CLI, scope="all active",
+                                       on_finished=finished)
+        return runs
 
     def handle_expiry_scan(self, options):
         report = expiry.scan(options["as_of"], dry_run=options["dry_run"])
@@ -299,11 +323,6 @@ def _get_active(label: str, returncode: int = 1) -> Connection:
     if connection is None:
         raise CommandError(f"No active connection is labelled “{label}”.", returncode=returncode)
     return connection
-
-
-def _sysadmin_addresses() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True, is_superuser=True).exclude(email="")
-    return list(users.values_list("email", flat=True))
 
 
 def _errors_text(form: ConnectionForm) -> str:
