@@ -151,6 +151,17 @@ def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
     return [r.pk for r in left]
 
 
+def check_retry(run: ChecklistRun) -> None:
+    """A retried scheduled run (the sweep interrupted the first): checked alone, concluded like
+    its round's runs, and its round finished if it was the last."""
+    claimed = ChecklistRun.claim_many([run.pk])
+    if not claimed:
+        return
+    conclude([(claimed[0], *timed_checklist(claimed[0].connection))])
+    if run.round_id:
+        finish_round_if_done(run.round_id)
+
+
 def conclude(outcomes) -> None:
     """Store finished runs and their connections' state in bulk, record and send notices."""
     runs = ChecklistRun.finish_many(outcomes)

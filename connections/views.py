@@ -80,7 +80,7 @@ def connection_detail(request, public_id):
         "diagnosis": explain(latest),
         "recent_runs": connection.runs.select_related("started_by")[:5],
         "notices": connection.notices.select_related("acknowledged_by")
-        .filter(channel=Channel.EMAIL)[:10],
+        .prefetch_related("deliveries").filter(channel=Channel.EMAIL)[:10],
         "ack_form": AcknowledgeForm(),
         "webhook_on": bool(settings.EXPIRY_WEBHOOK_URL),
     })

@@ -279,10 +279,21 @@ METRICS_TOKEN = (Path(_metrics_file).read_text().strip() if _metrics_file
                  else env.str("METRICS_TOKEN", default=""))
 # How many sites `connections check --all` and re-validation check at once.
 CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)
+# No run is left behind: the sweep (beat, worker start, `connections sweep-runs`) marks a run
+# interrupted once it has been running this long (past every task's hard time limit, 480 s at
+# most) or queued this long (a re-validation round's runs: this plus REVALIDATION_SPREAD_MINUTES).
+RUN_RUNNING_LIMIT_S = env.int("RUN_RUNNING_LIMIT_S", default=600)
+RUN_QUEUED_LIMIT_S = env.int("RUN_QUEUED_LIMIT_S", default=3600)
 
 # Notifier.
 EXPIRY_WEBHOOK_URL = env.str("EXPIRY_WEBHOOK_URL", default="")
 NOTICE_CLAIM_LEASE_MINUTES = env.int("NOTICE_CLAIM_LEASE_MINUTES", default=15)
+# A recipient whose mail fails is tried again after these delays (the last one repeats), at
+# most NOTICE_MAX_ATTEMPTS times in all; then the notice is marked failed for that address.
+# Default: 5 attempts over about 3 days (1 h, 6 h, 24 h, 36 h apart).
+NOTICE_RETRY_DELAYS_S = [int(s) for s in env.list("NOTICE_RETRY_DELAYS_S",
+                                                     default=["3600", "21600", "86400", "129600"])]
+NOTICE_MAX_ATTEMPTS = env.int("NOTICE_MAX_ATTEMPTS", default=5)
 EXPIRY_SCAN_OVERDUE_HOURS = 26
 REVALIDATION_OVERDUE_HOURS = 12
 # Re-validation fans out as Celery tasks of at most this many connections of one site; a site's
