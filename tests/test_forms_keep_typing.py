@@ -47,12 +47,16 @@ def test_save_and_test_queues_a_run_and_opens_it(sam_client, sysadmin, django_ca
     assert len(queued) == 1  # the Celery task, sent once the row is committed
 
 
-def test_a_refused_rotation_over_htmx_returns_only_the_form_block_without_the_token(
+def test_a_refused_rotation_over_htmx_goes_to_its_check_page_without_the_token(
         sam_client, make_connection, simulator):
+    # A well-formed token is proved by a worker: the htmx form navigates to the check's page,
+    # which shows the refusal next to an empty token form.
     zapier = make_connection(token="good-token", base_url=simulator.site_url("healthy"))
     response = sam_client.post(reverse("connections:rotate", args=[zapier.public_id]),
                                {"token": "not-a-real-token-123", "token_name": "Zapier"}, headers=HTMX)
-    page = response.content.decode()
+    check_url = response["HX-Redirect"]
+    assert "/rotate/" in check_url and "not-a-real-token-123" not in response.content.decode()
+    page = sam_client.get(check_url).content.decode()
     assert 'id="token-form"' in page and 'id="rotation-refused"' in page
     assert "not-a-real-token-123" not in page
 

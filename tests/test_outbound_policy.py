@@ -94,6 +94,7 @@ def test_listed_networks_and_ports_widen_the_policy():
     ("127.0.0.1/33", "", "ISSUETRAK_ALLOWED_NETWORKS"), ("intranet", "", "ISSUETRAK_ALLOWED_NETWORKS"),
     ("", "http", "ISSUETRAK_ALLOWED_PORTS"), ("", "70000", "ISSUETRAK_ALLOWED_PORTS"),
 ])
+@pytest.mark.django_db  # `check` also runs the stored-token check (E002), which reads the table
 def test_unreadable_settings_stop_the_start_up(settings, networks, ports, setting):
     settings.ISSUETRAK_ALLOWED_NETWORKS, settings.ISSUETRAK_ALLOWED_PORTS = networks, ports
     with pytest.raises(SystemCheckError, match=setting):
