@@ -33,6 +33,13 @@ def shown_text(value, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[:length - 1] + "…"
 
 
+def axes_username(request, credentials) -> str:
+    """The user name django-axes counts failures for: cut to the longest a user name can be, so
+    a longer guess (Django's sign-in form does not cut it) fits axes' column on every database."""
+    username = str((credentials or {}).get("username") or getattr(request, "POST", {}).get("username", ""))
+    return username[:150]
+
+
 def _refused_while_locked(request) -> bool:
     # axes marks a request it refused before checking the password; one it counted as a new
     # failure also gets axes_failures_since_start, whatever order the receivers run in.

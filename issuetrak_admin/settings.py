@@ -127,6 +127,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins need no table of their own
+AXES_USERNAME_CALLABLE = "connections.sign_in.axes_username"
 AXES_VERBOSE = False  # no start-up banner on every command's stderr
 # The client's address (lockout, audit, reset throttle): REMOTE_ADDR, unless TRUSTED_PROXY_COUNT
 # proxies stand in front, each appending the address it was reached from to X-Forwarded-For;
