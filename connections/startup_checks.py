@@ -1,8 +1,9 @@
-"""Django system checks: fail loudly at start-up on unusable encryption keys."""
+"""Django system checks: fail loudly at start-up on unusable encryption keys or outbound policy."""
 
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from connections.issuetrak.policy import OutboundPolicy
 from connections.secrets import _fernet
 
 # The tag lets a command run just this check (see `manage.py connections`); `manage.py check`,
@@ -16,4 +17,13 @@ def token_keys_usable(app_configs, **kwargs):
         _fernet()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="connections.E001")]
+    return []
+
+
+@register()
+def outbound_policy_readable(app_configs, **kwargs):
+    try:
+        OutboundPolicy.from_settings()
+    except ValueError as exc:
+        return [Error(str(exc), id="connections.E010")]
     return []

@@ -14,6 +14,9 @@ os.environ.setdefault(
 os.environ.setdefault("ISSUETRAK_ALLOW_HTTP", "1")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("ISSUETRAK_TIMEOUT_S", "2")
+# The simulator and the tests' throwaway servers listen on loopback, on any free port.
+os.environ.setdefault("ISSUETRAK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+os.environ.setdefault("ISSUETRAK_ALLOWED_PORTS", "*")
 
 from issuetrak_admin.settings import *  # noqa: E402,F403
 

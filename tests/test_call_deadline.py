@@ -82,12 +82,3 @@ def test_calls_leave_no_descriptors_behind():
     time.sleep(0.1)
     assert len(os.listdir("/proc/self/fd")) <= before + 2
 
-
-def test_a_trickling_http_proxy_is_bounded_too(monkeypatch):
-    with RawServer(trickle_headers) as proxy:
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        result, elapsed = _timed("http://site.invalid", timeout=1.5)
-    assert result.outcome == Outcome.TIMEOUT and "timed out" in result.message
-    assert elapsed < 2.5

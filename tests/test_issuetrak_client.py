@@ -302,8 +302,9 @@ def test_it_reads_a_paged_list():
 
 
 def test_it_searches_users_by_login_id():
-    found = envelope([{"iid": 3, "id": "IntegrationUser"}], pagingInformation={"page": 1, "itemTotal": 1,
-                                                                                "pageCount": 1})
+    user = {"iid": 3, "id": "IntegrationUser", "isActive": True, "isSysAdmin": False,
+            "displayName": "User, Integration", "isAgent": True}
+    found = envelope([user], pagingInformation={"page": 1, "itemTotal": 1, "pageCount": 1})
     with serve({"/api/v2/Users/Search": Reply(200, found)}) as site:
         result = call(site.url, "search_users", "IntegrationUser")
     assert result.values[0]["iid"] == 3
@@ -415,7 +416,7 @@ def test_it_reads_retry_after_in_seconds_or_as_a_date():
 def test_it_describes_every_outcome():
     assert [o.value for o in Outcome] == [
         "ok", "dns", "connect", "tls", "timeout", "not-installed", "disabled", "unauthorized",
-        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected",
+        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected", "blocked",
     ]
     assert all(o.description for o in Outcome)
     assert Outcome.TIMEOUT.is_network_failure and not Outcome.NOT_INSTALLED.is_network_failure

@@ -6,7 +6,7 @@ headers (or a TLS handshake) one byte a second never trips them. So every socket
 opens or reuses is registered with the `Deadline` active in that thread, and one shared watchdog
 thread shuts those sockets (shutdown(2), which wakes the blocked recv) once the deadline passes.
 
-`WatchedAdapter` is the requests adapter whose connections register themselves.
+`GuardedConnection` is the urllib3 connection mixin whose sockets register themselves.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import socket
 import threading
 import time
 
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
 
 _current = threading.local()
 
@@ -145,7 +143,9 @@ os.register_at_fork(after_in_child=_fresh_watchdog)
 # --- Connections that register their sockets ----------------------------------------------------
 
 
-class _GuardedConnection(HTTPConnection):
+class GuardedConnection(HTTPConnection):
+    """urllib3 connection whose sockets the active Deadline may shut; the policy mixes it in."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()  # before TLS, so a trickled handshake is bounded too
         guard_socket(sock)
@@ -155,38 +155,3 @@ class _GuardedConnection(HTTPConnection):
         if self.sock is not None:  # a kept-alive connection, reused for this exchange
             guard_socket(self.sock)
         return super().request(*args, **kwargs)
-
-
-class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
-    pass
-
-
-class _GuardedPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-_GUARDED_POOLS = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
-
-
-class WatchedAdapter(HTTPAdapter):
-    """A requests adapter whose every connection is bounded by the thread's `Deadline`."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_GUARDED_POOLS)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # an HTTP(S) proxy is bounded too; SOCKS keeps its own
-            manager.pool_classes_by_scheme = dict(_GUARDED_POOLS)
-        return manager
-
-
-def watch_session(session) -> None:
-    """Mount `WatchedAdapter` for http and https on a requests session."""
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, WatchedAdapter())

@@ -21,7 +21,8 @@ import requests
 import urllib3.exceptions
 
 from connections.issuetrak.answers import ApiResult, Outcome, _Answer
-from connections.issuetrak.deadline import Deadline, watch_session
+from connections.issuetrak.deadline import Deadline
+from connections.issuetrak.policy import CheckedAdapter, OutboundPolicy, PolicyRefused
 
 logger = logging.getLogger("connections.issuetrak")
 
@@ -203,6 +204,7 @@ class Transport:
 
     `holds_secret` says whether a redirect address repeats a secret (the client's token), in
     which case it is not followed. With `follow_redirects` off, a redirect is the answer.
+    Every connection, redirect targets included, obeys `policy` (by default the settings').
     """
 
     session: requests.Session
@@ -211,9 +213,14 @@ class Transport:
     verify: bool | str = True
     follow_redirects: bool = True
     holds_secret: Callable[[str], bool] = _never
+    policy: OutboundPolicy | None = None
 
     def __post_init__(self) -> None:
-        watch_session(self.session)  # connect, TLS and headers are bounded by the deadline too
+        # One adapter: its connections go only to checked addresses, and register their sockets
+        # with the exchange's deadline (so connect, TLS and headers are bounded too).
+        adapter = CheckedAdapter(self.policy or OutboundPolicy.from_settings())
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def deadline(self) -> float:
         """The monotonic time by which an exchange started now must be over."""
@@ -281,6 +288,8 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise _network_failure(exc, host, self.timeout) from None
+        except PolicyRefused as exc:  # raised before the socket is opened: nothing was sent
+            raise _Failure(Outcome.BLOCKED, str(exc)) from None
 
     def _read(self, response: requests.Response, deadline: float) -> _Answer:
         try:
