@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect
 
 from connections import onboarding, test_notice
 from connections.access import (
@@ -79,7 +80,7 @@ def connection_detail(request, public_id):
         "diagnosis": explain(latest),
         "recent_runs": connection.runs.select_related("started_by")[:5],
         "notices": connection.notices.select_related("acknowledged_by")
-        .filter(channel=Channel.EMAIL)[:10],
+        .prefetch_related("deliveries").filter(channel=Channel.EMAIL)[:10],
         "ack_form": AcknowledgeForm(),
         "webhook_on": bool(settings.EXPIRY_WEBHOOK_URL),
     })
@@ -240,12 +241,8 @@ def _token_page(request, connection, *, storing: bool):
             refused = exc
         else:  # a worker proves the token; the page shows it happen (never waiting here)
             check = queue_rotation_check(check)
-            if not (check.is_done and check.outcome != CheckOutcome.ROTATED):
-                return _saved(request, reverse("connections:rotation_check",
-                                               args=[connection.public_id, check.public_id]))
-            # Already decided against (an eager worker): say why right here, so htmx keeps
-            # the pasted value in the input for a second try.
-            return _render_token_page(request, connection, form, check.refusal(), storing, check)
+            return _saved(request, reverse("connections:rotation_check",
+                                           args=[connection.public_id, check.public_id]))
     return _render_token_page(request, connection, form, refused, storing)
 
 
@@ -277,7 +274,7 @@ def rotation_check(request, public_id, check_id):
         messages.success(request, check.message)
         return _saved(request, connection.get_absolute_url())
     if check.is_done and request.htmx:  # decided while polling: show the whole outcome page
-        return HttpResponseClientRefresh()
+        return HttpResponse(headers={"HX-Refresh": "true"})
     if check.is_done:  # refused, warnings or crashed: the token page again, saying why
         initial = {"token_name": check.token_name, "expected_fingerprint": connection.token_fingerprint}
         form = RotateForm(initial=initial, storing=check.storing)

@@ -28,7 +28,7 @@ from connections.models.connection import (
     RotationRefused,
     TokenHistory,
 )
-from connections.models.notice import Notice, NotifierRun
+from connections.models.notice import Notice, NoticeRecipient, NotifierRun
 from connections.models.rotation_check import CheckOutcome, RotationCheck
 from connections.models.run import ChecklistRun
 
@@ -40,6 +40,7 @@ __all__ = [
     "Connection",
     "ConnectionQuerySet",
     "Notice",
+    "NoticeRecipient",
     "NotifierRun",
     "OnboardingConfirmation",
     "OriginChangeRefused",

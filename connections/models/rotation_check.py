@@ -46,7 +46,7 @@ class RotationCheck(models.Model):
                                      on_delete=models.SET_NULL, related_name="+")
     via = models.CharField(max_length=20, blank=True)
     storing = models.BooleanField(default=False)  # the connection's first token
-    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    state = models.CharField(max_length=12, choices=RunState.choices, default=RunState.QUEUED)
     steps = models.JSONField(default=list, blank=True)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     outcome = models.CharField(max_length=10, choices=CheckOutcome.choices, blank=True)

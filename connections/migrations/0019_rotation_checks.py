@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0024_audit_actions_after_merge'),
+        ('connections', '0016_crashed_runs_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
