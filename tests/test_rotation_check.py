@@ -55,7 +55,7 @@ def test_the_request_only_queues_the_check_even_for_a_site_that_never_answers(
                            token_user="integration")
     started = time.monotonic()
     response = _rotate(sam_client, slow)
-    assert time.monotonic() - started < 1  # the slow site answers after 30 s
+    assert time.monotonic() - started < 5  # the slow site answers after 30 s
     check = RotationCheck.objects.get()
     assert response.status_code == 302 and response["Location"] == _check_page(check)[0]
     assert check.state == "queued" and not check.outcome
