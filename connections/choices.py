@@ -45,6 +45,13 @@ class RunState(models.TextChoices):
     RUNNING = "running", "Running"
     FINISHED = "finished", "Finished"
     CRASHED = "crashed", "Crashed"
+    # Never finished: the process running it died or was stopped (see connections.sweep).
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+# A run in one of these states is over: nothing will write to it again.
+DONE_STATES = (RunState.FINISHED, RunState.CRASHED, RunState.INTERRUPTED)
+UNFINISHED_STATES = (RunState.QUEUED, RunState.RUNNING)
 
 
 class Trigger(models.TextChoices):

@@ -1,6 +1,11 @@
-"""E-mails, one function each; subject, text and HTML templates per mail. Never a token."""
+"""E-mails, one function each; subject, text and HTML templates per mail. Never a token.
+
+Each notice mail carries a Message-ID derived from what it reports (a digest: from the set of
+notices in it), so a mail repeated after a crash is recognisably the same message.
+"""
 
 import functools
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -30,14 +35,23 @@ def rotation_link(connection) -> str:
     return _absolute(_rotate_path(get_script_prefix()).replace(str(_PLACEHOLDER), str(connection.public_id)))
 
 
-def _send(recipients: list[str], template: str, context: dict) -> None:
+def message_id(notices: list) -> str:
+    """The same `<…@domain>` for the same notice (or the same set of notices), every time."""
+    keys = "\n".join(sorted(n.message_key for n in notices))
+    digest = hashlib.sha256(keys.encode()).hexdigest()[:32]
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "issuetrak-admin.invalid"
+    return f"<notice-{digest}@{domain}>"
+
+
+def _send(recipients: list[str], template: str, context: dict, *, notices: list | None = None) -> None:
     # Subjects are plain text (their templates turn autoescape off, so no "&lt;"), on one line,
     # and an older label's control characters show as escapes instead of acting on a terminal.
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     subject = text_rules.printable(" ".join(subject.split()))
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    headers = {"Message-ID": message_id(notices)} if notices else None
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients, headers=headers)
     mail.attach_alternative(html, "text/html")
     mail.send()
 
@@ -47,7 +61,7 @@ def send_expiry_digest(recipients: list[str], notices: list) -> None:
     items = [{"notice": n, "connection": n.connection, "link": rotation_link(n.connection),
               "days_left": n.connection.days_left()} for n in notices]
     items.sort(key=lambda i: (i["days_left"] is None, i["days_left"] or 0, i["connection"].label))
-    _send(recipients, "expiry_digest", {"items": items, "count": len(items)})
+    _send(recipients, "expiry_digest", {"items": items, "count": len(items)}, notices=notices)
 
 
 def send_health_notice(recipients: list[str], notices: list) -> None:
@@ -55,7 +69,7 @@ def send_health_notice(recipients: list[str], notices: list) -> None:
     notice = notices[0]
     _send(recipients, "health_notice", {
         "notice": notice, "connection": notice.connection, "link": rotation_link(notice.connection),
-    })
+    }, notices=[notice])
 
 
 def send_test_notice(recipients: list[str], connection) -> None:

@@ -35,7 +35,7 @@ class ScanReport:
         return [
             {"label": row["label"], "threshold": row["threshold"], "kind": row["kind"],
              "recipients": row["recipients"], "channel": row["channel"],
-             "status": row.get("status") or ("dry-run" if self.dry_run else "already sent")}
+             "status": row.get("status") or "dry-run"}
             for row in self.due
         ]
 
@@ -112,7 +112,7 @@ def scan(as_of: dt.date | None = None, *, dry_run: bool = False) -> ScanReport:
     report = ScanReport(as_of=today, dry_run=dry_run)
     if dry_run:
         report.due = list(due_rows(today))
-        _mark_already_sent(report.due)
+        _status_from_records(report.due, dry_run=True)
         return report
     heartbeat = NotifierRun.objects.create(job=NotifierJob.EXPIRY_SCAN, as_of=today)
     rows = record_due(today)
@@ -121,6 +121,7 @@ def scan(as_of: dt.date | None = None, *, dry_run: bool = False) -> ScanReport:
     outcome |= {(n.connection_id, n.kind, n.threshold, n.channel): "failed" for n in delivery.failed}
     for row in rows:
         row["status"] = outcome.get((row["connection"], row["kind"], row["threshold"], row["channel"]))
+    _status_from_records([row for row in rows if not row["status"]])
     report.due, report.emails, report.failed = rows, delivery.emails, len(delivery.failed)
     heartbeat.finished_at = timezone.now()
     heartbeat.summary = {"due": len(rows), "sent": len(delivery.sent), "emails": delivery.emails,
@@ -137,12 +138,23 @@ def record_due(today: dt.date) -> list[dict]:
     return rows
 
 
-def _mark_already_sent(rows: list[dict]) -> None:
+def _status_from_records(rows: list[dict], *, dry_run: bool = False) -> None:
+    """What the notice rows say about notices this scan did not send: "already sent" only
+    when recorded as sent (a notice claimed by another run or waiting for a retry is pending)."""
+    if not rows:
+        return
     keys = ("connection_id", "token_fingerprint", "kind", "threshold", "channel")
-    sent = set(Notice.objects.filter(
-        connection_id__in={row["connection"] for row in rows}, sent_at__isnull=False,
-    ).values_list(*keys))
+    recorded = {tuple(values[:5]): values[5:] for values in Notice.objects.filter(
+        connection_id__in={row["connection"] for row in rows}).values_list(
+        *keys, "sent_at", "failed_at", "cancelled_at")}
     for row in rows:
-        if (row["connection"], row["token_fingerprint"], row["kind"], row["threshold"],
-                row["channel"]) in sent:
+        key = (row["connection"], row["token_fingerprint"], row["kind"], row["threshold"], row["channel"])
+        sent_at, failed_at, cancelled_at = recorded.get(key, (None, None, None))
+        if sent_at:
             row["status"] = "already sent"
+        elif failed_at:
+            row["status"] = "failed (every recipient refused it)"
+        elif cancelled_at:
+            row["status"] = "cancelled"
+        elif not dry_run:
+            row["status"] = "pending (another run is sending it, or a retry is due later)"

@@ -5,6 +5,12 @@ beat firing twice cannot make a second row. `deliver()` claims unsent rows with 
 UPDATE on the notice table itself (two workers never claim the same row), sends, and marks them
 sent. A worker that dies after claiming leaves the claim to expire (NOTICE_CLAIM_LEASE_MINUTES),
 and the next run sends what it did not.
+
+E-mail is tracked per recipient (NoticeRecipient): each address is marked sent right after the
+mail server accepts its mail, so an address that got a notice never gets it again, except
+across a crash between those two moments (the repeat carries the same Message-ID). An address
+the server refuses is retried after NOTICE_RETRY_DELAYS_S, NOTICE_MAX_ATTEMPTS times in all,
+then marked failed.
 """
 
 import datetime as dt
@@ -21,8 +27,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connections import emails, webhook
-from connections.choices import Channel
-from connections.models import Notice
+from connections.choices import EXPIRY_KINDS, HEALTH_KINDS, Channel
+from connections.models import Notice, NoticeRecipient
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +118,37 @@ def _max_params() -> int:
     return 65535  # PostgreSQL's protocol limit
 
 
+def _insert_ignoring(model, names: tuple[str, ...], rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING for a few rows (a claim's recipients) in one call."""
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = (f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({columns}) "
+           f"VALUES ({marks}) ON CONFLICT DO NOTHING")
+    # Model defaults are not database defaults: fill them in here.
+    params = [[f.get_db_prep_save(row.get(f.name, f.get_default()), db) for f in fields]
+              for row in rows]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 def claim(kinds: Iterable[str]) -> uuid.UUID:
-    """Claim every unsent, uncancelled notice of these kinds not claimed by a live worker."""
+    """Claim every unsent, unsettled notice of these kinds that is due and not claimed by a live worker."""
     token, now = uuid.uuid4(), timezone.now()
     lease = now - dt.timedelta(minutes=settings.NOTICE_CLAIM_LEASE_MINUTES)
     Notice.objects.filter(
-        kind__in=list(kinds), sent_at__isnull=True, cancelled_at__isnull=True
-    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease)).update(
-        claim_token=token, claimed_at=now
-    )
+        kind__in=list(kinds), sent_at__isnull=True, cancelled_at__isnull=True, failed_at__isnull=True,
+    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=lease)).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ).update(claim_token=token, claimed_at=now)
     return token
+
+
+def deliver_due() -> list["Delivery"]:
+    """Send whatever is due: retries whose delay has passed, notices a crashed run left."""
+    return [deliver(EXPIRY_KINDS, digest=True), deliver(HEALTH_KINDS, digest=False)]
 
 
 def deliver(kinds: Iterable[str], *, digest: bool) -> Delivery:
@@ -145,26 +172,88 @@ def deliver(kinds: Iterable[str], *, digest: bool) -> Delivery:
     return delivery
 
 
+def bouncing_addresses(days: int = 30) -> list[str]:
+    """Addresses notices gave up on lately that an active connection still sends to."""
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = NoticeRecipient.objects.filter(
+        failed_at__gte=since, notice__connection__archived_at__isnull=True,
+    ).values_list("address", "notice__connection__recipients")
+    return sorted({address for address, current in rows if address in current})
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long after its `attempts`-th failure a recipient is tried again (the last delay repeats)."""
+    delays = settings.NOTICE_RETRY_DELAYS_S or [0]
+    return dt.timedelta(seconds=delays[min(attempts, len(delays)) - 1])
+
+
+def _due_recipients(notices: list[Notice]) -> list[NoticeRecipient]:
+    """Each claimed e-mail notice's addresses as rows (made once), those still due a mail."""
+    _insert_ignoring(NoticeRecipient, ("notice", "address", "attempts", "last_error"), [
+        {"notice": n.pk, "address": address} for n in notices for address in n.recipients])
+    now = timezone.now()
+    due = NoticeRecipient.objects.filter(
+        notice__in=[n.pk for n in notices], sent_at__isnull=True, failed_at__isnull=True,
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    by_pk = {n.pk: n for n in notices}
+    rows = list(due)
+    for row in rows:  # the claimed notice, its connection already loaded
+        row.notice = by_pk[row.notice_id]
+    return rows
+
+
 def _send_emails(notices: list[Notice], digest: bool, delivery: Delivery) -> None:
+    """One mail per address: a digest of its notices, or each health notice on its own."""
+    if not notices:
+        return
+    rows = _due_recipients(notices)
     if digest:
-        per_recipient = defaultdict(list)
-        for notice in notices:
-            for address in notice.recipients:
-                per_recipient[address].append(notice)
-        batches = [([address], items) for address, items in sorted(per_recipient.items())]
+        per_address = defaultdict(list)
+        for row in rows:
+            per_address[row.address].append(row)
+        batches = [per_address[address] for address in sorted(per_address)]
     else:
-        batches = [(notice.recipients, [notice]) for notice in notices]
+        batches = [[row] for row in sorted(rows, key=lambda r: (r.notice_id, r.address))]
     failed: set[int] = set()
-    for recipients, items in batches:
+    for batch in batches:
+        address, items = batch[0].address, [row.notice for row in batch]
         try:
-            (emails.send_expiry_digest if digest else emails.send_health_notice)(recipients, items)
-            delivery.emails += 1
+            (emails.send_expiry_digest if digest else emails.send_health_notice)([address], items)
         except Exception as exc:  # one bad mailbox or a down SMTP server must not stop the rest
-            logger.warning("notice e-mail to %d recipient(s) failed: %s", len(recipients),
-                           type(exc).__name__)
+            logger.warning("notice e-mail to one recipient failed: %s", type(exc).__name__)
+            _failed_attempt(batch, exc)
             failed.update(n.pk for n in items)
+            continue
+        # Recorded at once: from here on this address never gets these notices again.
+        NoticeRecipient.objects.filter(pk__in=[row.pk for row in batch]).update(
+            sent_at=timezone.now(), attempts=F("attempts") + 1, next_attempt_at=None)
+        delivery.emails += 1
     for notice in notices:
         (delivery.failed if notice.pk in failed else delivery.sent).append(notice)
+
+
+def _failed_attempt(rows: list[NoticeRecipient], exc: Exception) -> None:
+    now, attempts = timezone.now(), rows[0].attempts + 1
+    error = _error_text(exc)
+    for row in rows:
+        row.attempts += 1
+        if row.attempts >= settings.NOTICE_MAX_ATTEMPTS:
+            row.failed_at, row.next_attempt_at = now, None
+            logger.warning("giving up on a notice for one recipient after %d attempts", attempts)
+        else:
+            row.next_attempt_at = now + retry_delay(row.attempts)
+        row.last_error = error
+    NoticeRecipient.objects.bulk_update(rows, ["attempts", "failed_at", "next_attempt_at", "last_error"])
+
+
+def _error_text(exc: Exception) -> str:
+    """The mail server's answer for this address (never the message itself)."""
+    refused = getattr(exc, "recipients", None)
+    if isinstance(refused, dict) and refused:
+        code, answer = next(iter(refused.values()))
+        text = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+        return f"{code} {text}"[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _send_webhook(notices: list[Notice], delivery: Delivery) -> None:
@@ -179,13 +268,38 @@ def _send_webhook(notices: list[Notice], delivery: Delivery) -> None:
 
 
 def _settle(token: uuid.UUID, delivery: Delivery) -> None:
-    """Mark what went out as sent; release what failed so the next run retries it."""
+    """Close what is done; release the rest until its next recipient's retry is due."""
     now = timezone.now()
-    failed_ids = [n.pk for n in delivery.failed]
-    Notice.objects.filter(claim_token=token, cancelled_at__isnull=True).exclude(
-        pk__in=failed_ids).update(sent_at=now, attempts=F("attempts") + 1)
-    if failed_ids:
-        Notice.objects.filter(pk__in=failed_ids).update(
+    claimed = Notice.objects.filter(claim_token=token, cancelled_at__isnull=True)
+    webhook_sent = [n.pk for n in delivery.sent if n.channel == Channel.WEBHOOK]
+    webhook_failed = [n.pk for n in delivery.failed if n.channel == Channel.WEBHOOK]
+    if webhook_sent:
+        Notice.objects.filter(pk__in=webhook_sent).update(sent_at=now, attempts=F("attempts") + 1)
+    if webhook_failed:
+        Notice.objects.filter(pk__in=webhook_failed).update(
             claim_token=None, claimed_at=None, attempts=F("attempts") + 1,
-            last_error="delivery failed; retried on the next run",
-        )
+            last_error="delivery failed; retried on the next run")
+    _settle_emails(claimed.filter(channel=Channel.EMAIL), now)
+
+
+def _settle_emails(claimed, now: dt.datetime) -> None:
+    """Per notice: sent once every address is sent or failed (failed if none got it)."""
+    open_rows = NoticeRecipient.objects.filter(notice__in=claimed, sent_at__isnull=True,
+                                               failed_at__isnull=True)
+    waiting = defaultdict(list)
+    for notice_id, due in open_rows.values_list("notice_id", "next_attempt_at"):
+        waiting[notice_id].append(due or now)
+    next_due = {notice_id: min(times) for notice_id, times in waiting.items()}
+    got_it = NoticeRecipient.objects.filter(notice__in=claimed, sent_at__isnull=False)
+    closed = claimed.exclude(pk__in=list(next_due))
+    closed.filter(Q(recipients=[]) | Q(pk__in=got_it.values("notice_id"))).update(
+        sent_at=now, attempts=F("attempts") + 1, last_error="")
+    closed.filter(sent_at__isnull=True).update(failed_at=now, attempts=F("attempts") + 1,
+                                               last_error="every recipient refused it")
+    by_time = defaultdict(list)
+    for notice_id, due in next_due.items():
+        by_time[due].append(notice_id)
+    for due, ids in by_time.items():
+        Notice.objects.filter(pk__in=ids).update(
+            claim_token=None, claimed_at=None, next_attempt_at=due, attempts=F("attempts") + 1,
+            last_error="delivery failed for some recipients; retried later")

@@ -71,7 +71,7 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
                 "date."}
     problem = run.first_problem()
     return {"kind": NoticeKind.BROKEN, "episode": run.pk,
-            "summary": f"{problem.key}: {problem.message}", "fix": problem.fix}
+            "summary": f"{problem.key}: {problem.unquoted_message}", "fix": problem.fix}
 
 
 # --- Planning a round ----------------------------------------------------------------------------
@@ -151,11 +151,26 @@ def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
     return [r.pk for r in left]
 
 
+def check_retry(run: ChecklistRun) -> None:
+    """A retried scheduled run (the sweep interrupted the first): checked alone, concluded like
+    its round's runs, and its round finished if it was the last."""
+    claimed = ChecklistRun.claim_many([run.pk])
+    if not claimed:
+        return
+    conclude([(claimed[0], *timed_checklist(claimed[0].connection))])
+    if run.round_id:
+        finish_round_if_done(run.round_id)
+
+
 def conclude(outcomes) -> None:
     """Store finished runs and their connections' state in bulk, record and send notices."""
     runs = ChecklistRun.finish_many(outcomes)
     rows, update = [], {}
     for run in runs:
+        if run.crashed:
+            # A crashed run says nothing about the site: sysadmins get the fault alert
+            # (connections.faults), owners no "broken" notice, and the connection keeps its health.
+            continue
         connection = run.connection
         notice, open_ = transition(connection, run)
         update[run.connection_id] = (run.finished_at, run.overall, run.site_health(), open_)
@@ -191,6 +206,7 @@ def finish_round_if_done(round_id: int) -> bool:
         notices=Count("pk"), sent=Count("pk", filter=Q(sent_at__isnull=False)),
         failed=Count("pk", filter=Q(sent_at__isnull=True, attempts__gt=0)))
     summary = {"checked": sum(overall.values()), **counted,
+               "crashed": runs.filter(state=RunState.CRASHED).count(),
                "overall": {str(o): overall.get(str(o), 0) for o in OVERALL_STATUSES}}
     return bool(NotifierRun.objects.filter(pk=round_id, finished_at__isnull=True).update(
         finished_at=timezone.now(), summary=summary))

@@ -141,19 +141,24 @@ def test_a_crash_between_claim_and_send_is_healed_by_the_next_run(make_connectio
     assert Notice.objects.get().sent_at
 
 
-def test_a_failed_send_is_released_and_retried_next_run(make_connection, on_day, monkeypatch):
+def test_a_failed_send_is_released_and_retried_once_its_delay_has_passed(make_connection, on_day,
+                                                                          monkeypatch):
     on_day(TODAY)
     expiring(make_connection, "Zapier", 7)
     monkeypatch.setattr("connections.emails._send", _smtp_down)
     expiry.scan()
     notice = Notice.objects.get()
     assert notice.sent_at is None and notice.claimed_at is None and notice.attempts == 1
+    assert notice.next_attempt_at == timezone.now() + dt.timedelta(hours=1)
     monkeypatch.undo()
+    expiry.scan()  # the retry is not due yet
+    assert not mail.outbox
+    on_day(TODAY + dt.timedelta(days=1))
     expiry.scan()
     assert len(mail.outbox) == 1
 
 
-def _smtp_down(*args):
+def _smtp_down(*args, **kwargs):
     raise ConnectionRefusedError("smtp down")
 
 
@@ -179,6 +184,7 @@ def test_an_unsent_notice_for_a_rotated_token_is_cancelled_not_sent(make_connect
     zapier.set_token("rotated")
     zapier.expires_on = TODAY + dt.timedelta(days=300)
     zapier.save()
+    on_day(TODAY + dt.timedelta(days=1))  # when its retry is due
     expiry.scan()
     assert not mail.outbox
     assert Notice.objects.get().cancelled_at
@@ -206,7 +212,7 @@ def test_the_scan_query_count_does_not_grow_with_connections(
                    expires_on=TODAY + dt.timedelta(days=n % 40), recipients=["sam@example.com"])
         for n in range(1, count)
     ])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(12):
         expiry.scan()
     assert len(mail.outbox) == 1
 

@@ -96,9 +96,11 @@ class _Redactor:
     def result(self, result: ApiResult) -> ApiResult:
         """The result with every server-derived field redacted, then cut to size."""
         trace_id = _one_line(self.text(result.trace_id), _TRACE_ID_LIMIT) if result.trace_id else None
+        plain = result.plain_message
         return replace(
             result,
             message=_one_line(self.text(result.message)),
+            plain_message=None if plain is None else _one_line(self.text(plain)),
             trace_id=trace_id,
             values=self.data(result.values),
             paging=self.data(result.paging),
@@ -221,7 +223,7 @@ class IssuetrakClient:
             "pageNumber": 1,
             "pageSize": SEARCH_PAGE_SIZE,
         }
-        return self._call("POST", "Users/Search", body=body, shape=shapes.USER_REFS)
+        return self._call("POST", "Users/Search", body=body, shape=shapes.USERS)
 
     def get_user(self, iid: int) -> ApiResult:
         """GET /Users/{iid}: values holds isSysAdmin, isActive, …"""

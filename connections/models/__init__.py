@@ -28,22 +28,26 @@ from connections.models.connection import (
     RotationRefused,
     TokenHistory,
 )
-from connections.models.notice import Notice, NotifierRun
+from connections.models.notice import Notice, NoticeRecipient, NotifierRun
+from connections.models.rotation_check import CheckOutcome, RotationCheck
 from connections.models.run import ChecklistRun
 
 __all__ = [
     "AuditEvent",
     "CheckBatch",
+    "CheckOutcome",
     "ChecklistRun",
     "Connection",
     "ConnectionQuerySet",
     "Notice",
+    "NoticeRecipient",
     "NotifierRun",
     "OnboardingConfirmation",
     "OriginChangeRefused",
     "RestoreRefused",
     "RotatedMeanwhile",
     "Rotation",
+    "RotationCheck",
     "RotationRefused",
     "TokenHistory",
 ]

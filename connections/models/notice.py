@@ -28,6 +28,10 @@ class Notice(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # Not claimed again before this (a recipient's retry is not due yet).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Every recipient failed NOTICE_MAX_ATTEMPTS times: nobody got it, nothing more is tried.
+    failed_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -55,6 +59,12 @@ class Notice(models.Model):
         return self.sent_at is not None
 
     @property
+    def message_key(self) -> str:
+        """What identifies this notice anywhere (its unique key, with the connection's public id)."""
+        return (f"{self.connection.public_id}/{self.token_fingerprint}/{self.kind}/"
+                f"{self.threshold}/{self.episode}")
+
+    @property
     def is_expiring(self) -> bool:
         return self.kind == NoticeKind.EXPIRING
 
@@ -65,6 +75,35 @@ class Notice(models.Model):
         planned = f", rotation planned for {planned_on:%Y-%m-%d}" if planned_on else ""
         AuditEvent.objects.record(AuditAction.NOTICE_ACKNOWLEDGED, actor=by, connection=self.connection,
                                   summary=f"Acknowledged “{self.summary}”{planned}")
+
+
+class NoticeRecipient(models.Model):
+    """One address an e-mail notice goes to: sent once, or retried with backoff, then failed."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
+    address = models.CharField(max_length=254)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # gave up: NOTICE_MAX_ATTEMPTS failed
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [models.UniqueConstraint(fields=["notice", "address"],
+                                               name="notice_recipient_once")]
+        indexes = [models.Index(fields=["failed_at"], name="notice_recipient_failed")]
+
+    def __str__(self):
+        return f"{self.address}: {self.status_text}"
+
+    @property
+    def status_text(self) -> str:
+        if self.sent_at:
+            return "sent"
+        if self.failed_at:
+            return f"bounces ({self.attempts} attempts)"
+        return f"retrying ({self.attempts} failed)" if self.attempts else "pending"
 
 
 class NotifierRun(models.Model):

@@ -6,12 +6,14 @@ as typed StepResults, and `site_health()` / `first_problem()` sum them up for re
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
 
 from django.conf import settings
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -24,12 +26,73 @@ from connections.checklist import (
     result_from,
     run_checklist,
 )
-from connections.choices import AuditAction, RunState, SiteHealth, StepStatus, Trigger
+from connections.choices import (
+    DONE_STATES,
+    UNFINISHED_STATES,
+    AuditAction,
+    RunState,
+    SiteHealth,
+    StepStatus,
+    Trigger,
+)
 from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
 
 BULK_BATCH = 500  # rows per bulk INSERT/UPDATE statement
+# Sent (after commit) when a run crashed instead of finishing; `connections.faults` alerts sysadmins.
+run_crashed = Signal()
+
+
+def running_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.RUN_RUNNING_LIMIT_S)
+
+
+def queued_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.RUN_QUEUED_LIMIT_S)
+
+
+def round_queued_limit() -> dt.timedelta:
+    """A round's runs wait for their chunk, spread over REVALIDATION_SPREAD_MINUTES."""
+    return queued_limit() + dt.timedelta(minutes=settings.REVALIDATION_SPREAD_MINUTES)
+
+
+def takeable(now: dt.datetime) -> models.Q:
+    """A run a worker may claim: queued, or running past its limit (its worker died)."""
+    return models.Q(state=RunState.QUEUED) | models.Q(
+        state=RunState.RUNNING, started_at__lt=now - running_limit())
+
+
+class RunQuerySet(models.QuerySet):
+    def stale(self, now: dt.datetime | None = None) -> RunQuerySet:
+        """Runs nobody will finish: running past RUN_RUNNING_LIMIT_S, queued past RUN_QUEUED_LIMIT_S
+        (a round's: past the round's spread as well)."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(state=RunState.RUNNING, started_at__lt=now - running_limit())
+            | models.Q(state=RunState.QUEUED, round__isnull=True, created_at__lt=now - queued_limit())
+            | models.Q(state=RunState.QUEUED, round__isnull=False,
+                       created_at__lt=now - round_queued_limit()))
+
+    def interrupt(self, reason: str) -> list[int]:
+        """Mark the unfinished runs among these interrupted, saying why; their ids.
+
+        Each row is updated only while still unfinished, so a run that finished meanwhile keeps
+        its result and two sweeps never both claim one.
+        """
+        now, interrupted = timezone.now(), []
+        for pk, batch_id in self.filter(state__in=UNFINISHED_STATES).values_list("pk", "batch_id"):
+            changed = ChecklistRun.objects.filter(pk=pk, state__in=UNFINISHED_STATES).update(
+                state=RunState.INTERRUPTED, overall=StepStatus.ERROR, finished_at=now,
+                interrupted_reason=reason[:300])
+            if changed:
+                interrupted.append(pk)
+                if batch_id:  # its "Check all" counts it as ended (and failed)
+                    ChecklistRun._meta.get_field("batch").related_model.count_finished(
+                        batch_id, failed=True)
+        if interrupted:
+            logger.warning("%d checklist run(s) interrupted: %s", len(interrupted), reason)
+        return interrupted
 
 
 class ChecklistRun(models.Model):
@@ -44,7 +107,7 @@ class ChecklistRun(models.Model):
     )
     batch = models.ForeignKey("connections.CheckBatch", null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="runs")
-    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    state = models.CharField(max_length=12, choices=RunState.choices, default=RunState.QUEUED)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
     steps = models.JSONField(default=list, blank=True)
@@ -56,21 +119,34 @@ class ChecklistRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    interrupted_reason = models.CharField(max_length=300, blank=True)
+    # A scheduled run the sweep interrupted is retried once: the retry points back at it.
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="retry")
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent")]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent"),
+                   # the sysadmins' fault banner and alert: crashed runs, newest first
+                   models.Index(fields=["-finished_at"], name="run_crashed_recent",
+                                condition=models.Q(state=RunState.CRASHED))]
 
     def __str__(self):
         return f"{self.connection.label} {self.created_at:%Y-%m-%d %H:%M} {self.overall or self.state}"
 
     @property
     def is_done(self) -> bool:
-        return self.state in (RunState.FINISHED, RunState.CRASHED)
+        return self.state in DONE_STATES
 
     @property
     def crashed(self) -> bool:
         return self.state == RunState.CRASHED
+
+    @property
+    def interrupted(self) -> bool:
+        return self.state == RunState.INTERRUPTED
 
     @property
     def started_by_text(self) -> str:
@@ -110,10 +186,11 @@ class ChecklistRun(models.Model):
     def claim_many(cls, run_ids) -> list[ChecklistRun]:
         """Move these queued runs to running in one UPDATE; the ones this worker got, loaded.
 
-        A run another worker claimed first (a redelivered task) is not returned.
+        A run another worker claimed first (a redelivered task) is not returned, unless that
+        claim is stale (running past RUN_RUNNING_LIMIT_S: its worker died).
         """
         now = timezone.now()
-        cls.objects.filter(pk__in=list(run_ids), state=RunState.QUEUED).update(
+        cls.objects.filter(takeable(now), pk__in=list(run_ids)).update(
             state=RunState.RUNNING, started_at=now)
         return list(cls.objects.filter(pk__in=list(run_ids), state=RunState.RUNNING, started_at=now)
                     .select_related("connection").order_by("pk"))
@@ -124,7 +201,12 @@ class ChecklistRun(models.Model):
 
         The connections' own columns (last checked, latest result) are the caller's to store.
         """
-        runs = [run._outcome(results, duration_ms) for run, results, duration_ms in outcomes]
+        outcomes = list(outcomes)
+        # A run the sweep interrupted meanwhile keeps that state: its late result is dropped.
+        running = set(cls.objects.filter(pk__in=[run.pk for run, *_ in outcomes],
+                                         state=RunState.RUNNING).values_list("pk", flat=True))
+        runs = [run._outcome(results, duration_ms) for run, results, duration_ms in outcomes
+                if run.pk in running]
         cls.objects.bulk_update(runs, ["state", "overall", "steps", "finished_at", "duration_ms"],
                                 batch_size=BULK_BATCH)
         return runs
@@ -134,6 +216,7 @@ class ChecklistRun(models.Model):
         self.finished_at, self.duration_ms = timezone.now(), duration_ms
         if results is None:
             self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+            transaction.on_commit(lambda: run_crashed.send(ChecklistRun, run=self))
         else:
             self.state, self.overall = RunState.FINISHED, overall_of(results)
             self.steps = [r.as_dict() for r in results]
@@ -145,11 +228,16 @@ class ChecklistRun(models.Model):
         return cls.start(connection, trigger=trigger, by=by).execute(live=False)
 
     def claim(self) -> bool:
-        """Move a queued run to running; False when another worker already took it."""
+        """Move a queued run (or one whose worker died: running past its limit) to running.
+
+        False when another worker holds it or it is over; a redelivered task may so take over
+        the claim of a worker that was killed mid-run.
+        """
         now = timezone.now()
-        claimed = ChecklistRun.objects.filter(pk=self.pk, state=RunState.QUEUED).update(
+        claimed = ChecklistRun.objects.filter(takeable(now), pk=self.pk).update(
             state=RunState.RUNNING, started_at=now)
-        self.state, self.started_at = RunState.RUNNING, now
+        if claimed:
+            self.state, self.started_at = RunState.RUNNING, now
         return claimed == 1
 
     def execute(self, *, live: bool = True) -> ChecklistRun:
@@ -170,9 +258,20 @@ class ChecklistRun(models.Model):
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
-        """Store the outcome (None: crashed) on the run and, for the list page, on its connection."""
+        """Store the outcome (None: crashed) on the run and, for the list page, on its connection.
+
+        Only an unfinished run takes a result: one already interrupted (the sweep gave up on
+        it) stays interrupted, and the late result is dropped.
+        """
         self._outcome(results, duration_ms)
-        self.save(update_fields=["state", "overall", "steps", "finished_at", "duration_ms"])
+        stored = ChecklistRun.objects.filter(pk=self.pk, state__in=UNFINISHED_STATES).update(
+            state=self.state, overall=self.overall, steps=self.steps, finished_at=self.finished_at,
+            duration_ms=self.duration_ms)
+        if not stored:
+            logger.warning("checklist run %s was over before its result arrived; result dropped",
+                           self.public_id)
+            self.refresh_from_db()
+            return self
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)

@@ -6,16 +6,19 @@ are identical. Errors go to stderr with a non-zero exit code and change nothing.
 
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 from argparse import ArgumentTypeError
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections as databases
 from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from tqdm import tqdm
 
-from connections import expiry, revalidation, text_rules
+from connections import expiry, revalidation, sweep, text_rules
 from connections.access import sysadmin_addresses
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
@@ -23,8 +26,10 @@ from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.repair import RepairError, permission_fix
 from connections.runs import check_batch
 from connections.startup_checks import TOKEN_KEYS
+from connections.tasks import sweep_and_requeue
 
 EXIT_CODES = {StepStatus.PASS: 0, StepStatus.WARN: 1, StepStatus.FAIL: 2}
+EXIT_INTERRUPTED = 130  # what a shell expects after Ctrl-C (128 + SIGINT)
 
 # CLI option → form field, for the options add and edit share.
 FIELD_OPTIONS = {
@@ -102,6 +107,10 @@ class Command(BaseCommand):
         sub.add_parser("revalidate", help="Run the checklist on every active connection and "
                        "send broken/recovered notices (what the 6-hourly schedule runs).")
 
+        sub.add_parser("sweep-runs", help="Mark runs still queued or running past their limit "
+                       "as interrupted and queue one retry of each scheduled one (what beat runs "
+                       "every 5 minutes); prints the runs as JSON.")
+
     def _connection_options(self, parser):
         parser.add_argument("--token-stdin", action="store_true", help="Read the API token from stdin.")
         parser.add_argument("--token-name")
@@ -164,11 +173,15 @@ class Command(BaseCommand):
     def handle_check(self, options):
         if bool(options["current_label"]) == bool(options["all"]):
             raise CommandError("Give one LABEL, or --all.", returncode=2)
-        if options["all"]:
-            runs = self._check_all(quiet=options["json"] or not self.stdout.isatty())
-        else:
-            connection = _get_active(options["current_label"], returncode=2)
-            runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
+        started = timezone.now()
+        try:
+            if options["all"]:
+                runs = self._check_all(quiet=options["json"] or not self.stdout.isatty())
+            else:
+                connection = _get_active(options["current_label"], returncode=2)
+                runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
+        except KeyboardInterrupt:
+            self._interrupted(started)
         documents = [_run_document(run) for run in runs]
         if options["json"]:
             as_json = [_json_document(d) for d in documents]
@@ -177,6 +190,23 @@ class Command(BaseCommand):
             for document in documents:
                 self._print_run(document)
         sys.exit(max((EXIT_CODES[d["overall"]] for d in documents), default=0))
+
+    def _interrupted(self, started) -> None:
+        """Ctrl-C: say so on the runs this command started, then leave at once."""
+        databases.close_all()  # the interrupted query may have left the connection unusable
+        # This command's runs: started from the command line since it began, not over yet.
+        mine = ChecklistRun.objects.filter(trigger=Trigger.CLI, created_at__gte=started)
+        stopped = mine.interrupt(sweep.CTRL_C_REASON)
+        self.stderr.write(f"Interrupted: {len(stopped)} run(s) marked interrupted.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        databases.close_all()
+        # Not sys.exit: that would wait for checklist threads still talking to their sites.
+        os._exit(EXIT_INTERRUPTED)
+
+    def handle_sweep_runs(self, options):
+        report = sweep_and_requeue()
+        self.stdout.write(json.dumps(report.as_dict()))
 
     def _check_all(self, *, quiet: bool) -> list[ChecklistRun]:
         """Every active connection as one batch; a progress bar on a terminal (stderr)."""
