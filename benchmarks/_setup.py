@@ -15,7 +15,9 @@ def django_in_temp_dir(database_url: str | None = None) -> Path:
     sys.path.insert(0, str(root))
     data_dir = Path(tempfile.mkdtemp(prefix="itadmin-bench-"))
     os.environ.update({"DEBUG": "1", "DATA_DIR": str(data_dir), "ISSUETRAK_ALLOW_HTTP": "1",
-                       "CELERY_BROKER_URL": "memory://", "LOG_LEVEL": "WARNING"})
+                       "CELERY_BROKER_URL": "memory://", "LOG_LEVEL": "WARNING",
+                       # The simulator listens on loopback, on any port: let the outbound policy pass it.
+                       "ISSUETRAK_ALLOWED_NETWORKS": "127.0.0.1/32", "ISSUETRAK_ALLOWED_PORTS": "*"})
     os.environ.pop("DATABASE_URL", None)
     if database_url:
         _recreate_postgres(database_url)

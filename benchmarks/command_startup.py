@@ -40,7 +40,8 @@ def median_seconds(command: list[str], runs: int, between=lambda: None) -> float
         finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         timings.append(time.perf_counter() - started)
         if finished.returncode != 0:
-            raise SystemExit(f"{command} failed ({finished.returncode}):\n{finished.stderr[-2000:]}")
+            said = finished.stdout[-2000:] + finished.stderr[-2000:]
+            raise SystemExit(f"{command} failed ({finished.returncode}):\n{said}")
     return statistics.median(timings[1:])  # the first run writes the bytecode cache
 
 
