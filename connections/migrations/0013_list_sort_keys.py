@@ -1,5 +1,6 @@
 # List sort keys (stored generated columns: the database fills and keeps them, so no data step),
 # one index per sort, the audit trail keyset indexes, and the "restored" audit action.
+# (Numbered 0013 as assigned; it follows main's 0015 so the graph has one leaf.)
 
 import datetime
 import django.db.models.functions.comparison
@@ -11,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0012_permissions_repaired_audit'),
+        ('connections', '0015_admin_read_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -34,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('connection_restored', 'Connection restored'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired')], db_index=True, max_length=30),
+            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('connection_restored', 'Connection restored'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired'), ('admin_changed', 'Changed in Django admin')], db_index=True, max_length=30),
         ),
         migrations.AddIndex(
             model_name='auditevent',
