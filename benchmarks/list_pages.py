@@ -110,23 +110,24 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def measure(client, url: str, params: dict, repeat: int) -> tuple[float, float, int]:
+def measure(client, url: str, params: dict, repeat: int) -> tuple[float, float, float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):  # warm caches (templates, the database's pages)
         assert client.get(url, params).status_code == 200
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(url, params)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url, params)
     times.sort()
     p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return statistics.median(times), p95, len(queries)
+    return statistics.median(times), p95, statistics.median(cpu), len(queries)
 
 
 def main() -> None:
@@ -158,26 +159,32 @@ def run(sizes: list[int], repeat: int) -> None:
     client.force_login(admin)
     pages = [(name, reverse("connections:list"), p) for name, p in LIST_PAGES.items()]
     pages += [(name, reverse("connections:audit"), p) for name, p in AUDIT_PAGES.items()]
-    rng, have, results = random.Random(42), 0, {}
-    print(f"database: {connection.vendor}; {repeat} requests per page after 2 warm-ups")
+    rng, have, results, cpu_results = random.Random(42), 0, {}, {}
+    print(f"database: {connection.vendor}; {repeat} requests per page after 2 warm-ups; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (cpu ms: this process "
+          "only, steadier than wall time on a busy machine; PostgreSQL's own time is not in it)")
     for size in sizes:
         grow(have, size, rng)
         have = size
         analyze()
         print(f"\n{size:,} connections and {size:,} audit events")
-        print(f"{'page':34} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+        print(f"{'page':34} {'median ms':>10} {'p95 ms':>8} {'cpu ms':>7} {'queries':>8}")
         for name, url, params in pages:
-            median, p95, queries = measure(client, url, params, repeat)
+            median, p95, cpu, queries = measure(client, url, params, repeat)
             results[(name, size)] = median
-            print(f"{name:34} {median:10.1f} {p95:8.1f} {queries:8d}")
+            cpu_results[(name, size)] = cpu
+            print(f"{name:34} {median:10.1f} {p95:8.1f} {cpu:7.1f} {queries:8d}")
     if len(sizes) < 2:
         return
-    small, large = sizes[0], sizes[-1]
-    print(f"\nratio of medians {large:,} / {small:,}")
+    small, middle, large = sizes[0], sizes[-2], sizes[-1]
+    print(f"\nratios {large:,} / {small:,} (wall, cpu) and {large:,} / {middle:,} (wall, cpu)")
     ratios = {}
     for name, _url, _params in pages:
         ratios[name] = results[(name, large)] / results[(name, small)]
-        print(f"{name:34} {ratios[name]:5.2f}×")
+        cpu_ratio = cpu_results[(name, large)] / cpu_results[(name, small)]
+        later = results[(name, large)] / results[(name, middle)]
+        cpu_later = cpu_results[(name, large)] / cpu_results[(name, middle)]
+        print(f"{name:34} {ratios[name]:5.2f}× {cpu_ratio:5.2f}×   {later:5.2f}× {cpu_later:5.2f}×")
     worst = max(ratios, key=ratios.get)
     print(f"\nworst ratio {large:,} / {small:,} ({connection.vendor}, {worst}): {ratios[worst]:.2f}×")
 

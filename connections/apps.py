@@ -1,4 +1,13 @@
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def _repair_search_indexes(sender, using="default", **kwargs):
+    """SQLite drops a table's triggers when a migration rebuilds it: put the search ones back."""
+    from connections import search_index
+
+    search_index.ensure_sqlite(connections[using], create=False)
 
 
 class ConnectionsConfig(AppConfig):
@@ -6,4 +15,6 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Issuetrak connections"
 
     def ready(self):
-        from connections import faults, sign_in, startup_checks  # noqa: F401  (registers checks and signals)
+        from connections import audit, faults, sign_in, startup_checks  # noqa: F401  (registers checks and signals)
+
+        post_migrate.connect(_repair_search_indexes, sender=self)

@@ -276,3 +276,31 @@ def test_the_notifier_status_is_one_query_per_request(sam_client, make_connectio
         sam_client.get(LIST)
     sql = [q["sql"] for q in captured.captured_queries if "django_celery_beat_periodictask" in q["sql"]]
     assert len(sql) == 1  # the banner and the dashboard line share it
+
+
+def test_short_searches_and_quotes_still_match(sam_client, make_connection):
+    make_connection("Helpdesk EMEA", token_user='o"brien')
+    make_connection("Zapier")
+    assert labels_in(sam_client.get(LIST, {"q": "em"}).content.decode()) == ["Helpdesk EMEA"]
+    assert labels_in(sam_client.get(LIST, {"q": 'O"BRI'}).content.decode()) == ["Helpdesk EMEA"]
+    assert labels_in(sam_client.get(LIST, {"q": 'zap" OR "a'}).content.decode()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sqlite_search_index_survives_a_table_rebuild(make_connection):
+    """SQLite migrations rebuild a table to alter it, dropping its triggers; migrate puts them back."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's trigram indexes are ordinary indexes")
+    from django.core.management import call_command
+
+    zapier = make_connection("Zapier", token_name="")
+    with connection.schema_editor() as editor:
+        editor._remake_table(Connection)  # what an AlterField on SQLite does
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'connection_search_a%'")
+        assert cursor.fetchall() == []  # the rebuild took the triggers with the old table
+    Connection.objects.filter(pk=zapier.pk).update(label="Renamed site")
+    call_command("migrate", verbosity=0)
+    make_connection("Another site")
+    assert [c.label for c in ListFilters({"q": "site"}).queryset()] == ["Another site", "Renamed site"]
+    assert list(ListFilters({"q": "zapier"}).queryset()) == []

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('connection_restored', 'Connection restored'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired')], db_index=True, max_length=30),
+            field=models.CharField(choices=[('connection_created', 'Connection created'), ('connection_edited', 'Connection edited'), ('connection_archived', 'Connection archived'), ('connection_restored', 'Connection restored'), ('token_rotated', 'Token rotated'), ('checklist_started', 'Checklist run started'), ('notice_acknowledged', 'Notice acknowledged'), ('onboarding_confirmed', 'Onboarding step confirmed'), ('role_changed', 'Role changed'), ('login_failed', 'Failed sign-in'), ('permissions_repaired', 'Issuetrak permissions repaired'), ('admin_changed', 'Changed in Django admin')], db_index=True, max_length=30),
         ),
         migrations.AddIndex(
             model_name='auditevent',

@@ -1,10 +1,13 @@
-"""Trigram GIN indexes for the list search and the audit trail's text filters (PostgreSQL only).
+"""Search indexes for the list's ?q= and the audit trail's text filters.
 
-Django's icontains on PostgreSQL is ``UPPER(col::text) LIKE UPPER(%s)``: the indexes are on that
-expression so the planner can use them. SQLite has no such index; there both directions do nothing.
+PostgreSQL: trigram GIN indexes. Django's icontains there is ``UPPER(col::text) LIKE UPPER(%s)``,
+so the indexes are on that expression and the planner uses them as they are.
+SQLite: FTS5 trigram tables kept by triggers (connections/search_index.py).
 """
 
 from django.db import migrations
+
+from connections import search_index
 
 SEARCHED = {
     "connections_connection": ("label", "base_url", "token_name", "token_user"),
@@ -19,6 +22,7 @@ def _names():
 
 
 def create(apps, schema_editor):
+    search_index.ensure_sqlite(schema_editor.connection)
     if schema_editor.connection.vendor != "postgresql":
         return
     # Left in place on reverse: other databases' objects may use it, and it costs nothing.
@@ -30,6 +34,7 @@ def create(apps, schema_editor):
 
 
 def drop(apps, schema_editor):
+    search_index.drop_sqlite(schema_editor.connection)
     if schema_editor.connection.vendor != "postgresql":
         return
     for _table, _column, name in _names():
