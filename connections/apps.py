@@ -6,4 +6,4 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Issuetrak connections"
 
     def ready(self):
-        from connections import sign_in, startup_checks  # noqa: F401  (registers checks and signals)
+        from connections import faults, sign_in, startup_checks  # noqa: F401  (registers checks and signals)

@@ -1,4 +1,4 @@
-"""Checks behind /health/: database, broker and notifier freshness (non-200 when late).
+"""Checks behind /health/: database, broker, notifier freshness, token keys (non-200 on a fault).
 
 Imported only by the `/health/` view: django-health-check costs a process ~0.1–0.4 s of imports.
 django-health-check names each check by its `repr()`; ours say what a person would call them.
@@ -11,6 +11,7 @@ from health_check.checks import Database as _Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
+from connections.faults import token_key_problem
 from connections.notifier_watch import notifier_status
 
 
@@ -56,4 +57,16 @@ class NotifierFreshness(_Named, HealthCheck):
             raise ServiceUnavailable(f"overdue: {', '.join(late)}")
 
 
-health_view = HealthCheckView.as_view(checks=[Database, Broker, NotifierFreshness])
+@dataclasses.dataclass(repr=False)
+class TokenKeys(_Named, HealthCheck):
+    """Sampled stored tokens decrypt with TOKEN_ENCRYPTION_KEYS."""
+
+    name = "Token encryption keys"
+
+    def run(self):
+        problem = token_key_problem()
+        if problem:
+            raise ServiceUnavailable(problem)
+
+
+health_view = HealthCheckView.as_view(checks=[Database, Broker, NotifierFreshness, TokenKeys])

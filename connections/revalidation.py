@@ -167,6 +167,10 @@ def conclude(outcomes) -> None:
     runs = ChecklistRun.finish_many(outcomes)
     rows, update = [], {}
     for run in runs:
+        if run.crashed:
+            # A crashed run says nothing about the site: sysadmins get the fault alert
+            # (connections.faults), owners no "broken" notice, and the connection keeps its health.
+            continue
         connection = run.connection
         notice, open_ = transition(connection, run)
         update[run.connection_id] = (run.finished_at, run.overall, run.site_health(), open_)

@@ -2,12 +2,13 @@
 
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from connections.issuetrak.policy import OutboundPolicy
 from connections.secrets import _fernet
 
 # The tag lets a command run just this check (see `manage.py connections`); `manage.py check`,
-# runserver and migrate run it with all the others.
+# runserver, migrate and the Celery worker (issuetrak_admin/celery.py) run it with all the others.
 TOKEN_KEYS = "token_keys"
 
 
@@ -27,3 +28,17 @@ def outbound_policy_readable(app_configs, **kwargs):
     except ValueError as exc:
         return [Error(str(exc), id="connections.E010")]
     return []
+
+
+@register(TOKEN_KEYS)
+def stored_tokens_decryptable(app_configs, **kwargs):
+    """A well-formed but wrong key passes E001; a bounded sample of stored tokens catches it."""
+    from connections.faults import token_key_problem
+
+    try:
+        _fernet()
+        problem = token_key_problem()
+    except (ImproperlyConfigured, DatabaseError):
+        return []  # malformed keys are E001; no table yet (before `migrate`) holds no token
+    return [Error(problem, id="connections.E002",
+                  hint="The check decrypts the oldest and newest stored tokens.")] if problem else []

@@ -3,13 +3,13 @@
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import task_failure, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db
 from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, notices, revalidation, sweep
+from connections import expiry, faults, notices, revalidation, sweep
 from connections.choices import Trigger
 from connections.models import CheckBatch, ChecklistRun, Connection
 
@@ -26,6 +26,12 @@ def _fresh_database_connection() -> None:
     """Drop a connection a blip broke, so a retried task does not reuse it."""
     if not db.in_atomic_block:
         db.close_if_unusable_or_obsolete()
+
+
+@task_failure.connect
+def _alert_on_failure(sender=None, exception=None, **kwargs):
+    """Any task that raises reaches the sysadmins through the fault alert."""
+    faults.job_failed(getattr(sender, "name", str(sender)), exception)
 
 
 # The task keeps its registered name so runs queued before an upgrade still execute.

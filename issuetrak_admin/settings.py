@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "axes",
+    "csp",
     "connections",
 ]
 # django-health-check is not an installed app: importing it (dnspython, redis.asyncio) would cost
@@ -64,6 +65,7 @@ HEALTH_CHECK_TEMPLATES = Path(find_spec("health_check").origin).parent / "templa
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,13 +167,37 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Production hardening: `manage.py check --deploy` is clean when DEBUG is off.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS only when asked for: once sent, browsers refuse plain http to this host (and, with
+# includeSubDomains, to every subdomain) for that long; preload asks browsers to ship the rule.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto), trusted only when
+# named here: otherwise any client could claim https. (gunicorn already believes X-Forwarded-Proto
+# from FORWARDED_ALLOW_IPS on its own.)
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="").strip()
+SECURE_PROXY_SSL_HEADER = (("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+                           if _proxy_ssl_header else None)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site only;
+# no inline script or style (htmx's own indicator style is switched off in base.html), no
+# framing, forms post only here. Pico's icons are data: SVGs in its CSS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # Sensitive variables and POST fields (tokens) stay hidden on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "issuetrak_admin.error_reports.TokenSafeExceptionReporterFilter"
 

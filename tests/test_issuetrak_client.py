@@ -302,7 +302,9 @@ def test_it_reads_a_paged_list():
 
 
 def test_it_searches_users_by_login_id():
-    found = envelope([{"iid": 3, "id": "IntegrationUser"}], pagingInformation={"page": 1, "itemTotal": 1,
+    user = {"iid": 3, "id": "IntegrationUser", "displayName": "Integration", "isActive": True,
+            "isSysAdmin": False, "isAgent": True}
+    found = envelope([user], pagingInformation={"page": 1, "itemTotal": 1,
                                                                                 "pageCount": 1})
     with serve({"/api/v2/Users/Search": Reply(200, found)}) as site:
         result = call(site.url, "search_users", "IntegrationUser")

@@ -72,6 +72,6 @@ def test_health_names_its_checks_in_words(client):
     _ran(NotifierJob.REVALIDATION, 1)
     response = client.get(reverse("health"), HTTP_ACCEPT="application/json")
     assert set(response.json()) == {
-        "Database", "Celery broker", "Notifier (expiry scan and re-validation)"}
+        "Database", "Celery broker", "Notifier (expiry scan and re-validation)", "Token encryption keys"}
     page = client.get(reverse("health"), HTTP_ACCEPT="text/html").content.decode()
     assert "Database(alias=" not in page and "Broker()" not in page

@@ -72,9 +72,10 @@ def test_users_search_answering_numbers_is_a_bad_response_for_that_step():
 
 
 @pytest.mark.parametrize(("path", "body", "where"), [
-    ("Users/7", {"values": {**GOOD_USER, "isActive": None}}, "values.isActive is null"),
-    ("Users/7", {"values": {k: v for k, v in GOOD_USER.items() if k != "iid"}}, "has no “iid”"),
-    ("Users/7", {"values": {**GOOD_USER, "iid": True}}, "values.iid is a boolean"),
+    # The search decides the token user (no Users/{iid} read), so its items carry these shapes.
+    ("Users/Search", {"values": [{**GOOD_USER, "isActive": None}]}, "values[0].isActive is null"),
+    ("Users/Search", {"values": [{k: v for k, v in GOOD_USER.items() if k != "iid"}]}, "has no “iid”"),
+    ("Users/Search", {"values": [{**GOOD_USER, "iid": True}]}, "values[0].iid is a boolean"),
     ("Users/7/Memberships/Groups", {"values": {"groupIid": 7}}, "values is an object"),
     ("Users/7/Memberships/Groups", {"values": [{"groupIid": "7"}]}, "values[0].groupIid is a string"),
     ("Groups/7", {"values": {"iid": 7, "name": "Admins", "permissions": "IsAdmin"}},

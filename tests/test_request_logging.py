@@ -87,8 +87,8 @@ def _wait_for(url, deadline_s=60):
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         try:
-            requests.get(url + "/health/", timeout=2)
+            requests.get(url + "/health/", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still importing
             time.sleep(0.2)
     pytest.fail(f"runserver did not answer within {deadline_s} s")

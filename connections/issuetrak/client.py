@@ -221,7 +221,7 @@ class IssuetrakClient:
             "pageNumber": 1,
             "pageSize": SEARCH_PAGE_SIZE,
         }
-        return self._call("POST", "Users/Search", body=body, shape=shapes.USER_REFS)
+        return self._call("POST", "Users/Search", body=body, shape=shapes.USERS)
 
     def get_user(self, iid: int) -> ApiResult:
         """GET /Users/{iid}: values holds isSysAdmin, isActive, …"""

@@ -26,7 +26,9 @@ INT, STR, BOOL = int, str, bool
 # Users (User schema): the fields the checklist and the repair planner read.
 USER = {"iid": INT, "id": STR, "isActive": BOOL, "isSysAdmin": BOOL,
         "displayName": Maybe(STR), "isAgent": Maybe(BOOL)}
-# Lists and searches: callers read each user again by iid, so only iid and id are relied on.
+# A search decides the token user from its answer (no second read), so its items are whole users.
+USERS = [USER]
+# Lists: callers read each user again by iid, so only iid and id are relied on.
 USER_REFS = [{"iid": INT, "id": STR}]
 # Groups (Group schema) and memberships (GroupMembership).
 GROUP = {"iid": INT, "name": STR, "permissions": [STR]}

@@ -13,6 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -39,6 +40,8 @@ from connections.models.audit import AuditEvent
 logger = logging.getLogger("connections.runs")
 
 BULK_BATCH = 500  # rows per bulk INSERT/UPDATE statement
+# Sent (after commit) when a run crashed instead of finishing; `connections.faults` alerts sysadmins.
+run_crashed = Signal()
 
 
 def running_limit() -> dt.timedelta:
@@ -118,14 +121,26 @@ class ChecklistRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     interrupted_reason = models.CharField(max_length=300, blank=True)
     # A scheduled run the sweep interrupted is retried once: the retry points back at it.
-    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="retry")
+    # No database FK or plain index: on SQLite either would rebuild the table (and lose its
+    # partial index); the conditional unique index below keeps one retry per run.
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="retries", db_constraint=False, db_index=False)
 
     objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent")]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="run_connection_recent"),
+                   # the sysadmins' fault banner and alert: crashed runs, newest first
+                   models.Index(fields=["-finished_at"], name="run_crashed_recent",
+                                condition=models.Q(state=RunState.CRASHED))]
+        constraints = [models.UniqueConstraint(fields=["retry_of"], name="run_retried_once",
+                                               condition=models.Q(retry_of__isnull=False))]
+
+    @property
+    def retry(self) -> ChecklistRun | None:
+        """The retry of this run, if the sweep started one."""
+        return self.retries.first()
 
     def __str__(self):
         return f"{self.connection.label} {self.created_at:%Y-%m-%d %H:%M} {self.overall or self.state}"
@@ -210,6 +225,7 @@ class ChecklistRun(models.Model):
         self.finished_at, self.duration_ms = timezone.now(), duration_ms
         if results is None:
             self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+            transaction.on_commit(lambda: run_crashed.send(ChecklistRun, run=self))
         else:
             self.state, self.overall = RunState.FINISHED, overall_of(results)
             self.steps = [r.as_dict() for r in results]
