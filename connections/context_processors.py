@@ -1,5 +1,5 @@
-"""Every page tells a sysadmin when the notifier has quietly stopped, checklist runs crashed
-or mail to someone bounces."""
+"""Every page tells a sysadmin when the notifier has quietly stopped, checklist runs crashed, or
+mail to someone bounces."""
 
 from connections import faults
 from connections.access import is_sysadmin

@@ -12,7 +12,7 @@ from connections import audit, procedure, secrets, text_rules
 from connections.base_url import normalize_base_url
 from connections.choices import AuditAction
 from connections.issuetrak.rules import origin_text, same_origin
-from connections.models import AuditEvent, Connection
+from connections.models import AuditEvent, Connection, RotationCheck
 
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
@@ -262,6 +262,18 @@ class RotateForm(forms.Form):
         if expires_on and expires_on < timezone.localdate():
             raise ValidationError("That date has passed: a token with it no longer works.")
         return expires_on
+
+    @sensitive_variables()
+    def start_check(self, connection: Connection, *, by=None, via: str = "") -> RotationCheck:
+        """A queued check of the candidate (held encrypted); RotationRefused for what no check
+        can make right (archived connection, the same token on the same site)."""
+        data = self.cleaned_data
+        expected = data["expected_fingerprint"] if "expected_fingerprint" in self.data else None
+        candidate = connection.rotation_candidate(
+            data["token"], token_name=data["token_name"], expires_on=data["expires_on"],
+            base_url=data.get("base_url", ""), expected_fingerprint=expected)
+        return RotationCheck.start(connection, candidate, by=by, via=via,
+                                   accept_warnings=data["accept_warnings"])
 
     @sensitive_variables()
     def rotate(self, connection: Connection, *, by=None, via: str = ""):

@@ -71,7 +71,7 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
                 "date."}
     problem = run.first_problem()
     return {"kind": NoticeKind.BROKEN, "episode": run.pk,
-            "summary": f"{problem.key}: {problem.message}", "fix": problem.fix}
+            "summary": f"{problem.key}: {problem.unquoted_message}", "fix": problem.fix}
 
 
 # --- Planning a round ----------------------------------------------------------------------------
@@ -206,6 +206,7 @@ def finish_round_if_done(round_id: int) -> bool:
         notices=Count("pk"), sent=Count("pk", filter=Q(sent_at__isnull=False)),
         failed=Count("pk", filter=Q(sent_at__isnull=True, attempts__gt=0)))
     summary = {"checked": sum(overall.values()), **counted,
+               "crashed": runs.filter(state=RunState.CRASHED).count(),
                "overall": {str(o): overall.get(str(o), 0) for o in OVERALL_STATUSES}}
     return bool(NotifierRun.objects.filter(pk=round_id, finished_at__isnull=True).update(
         finished_at=timezone.now(), summary=summary))

@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from connections import expiry, faults, notices, revalidation, sweep
 from connections.choices import Trigger
-from connections.models import CheckBatch, ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection, RotationCheck
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,27 @@ def _sweep_at_worker_start(sender=None, **kwargs) -> None:
         logger.exception("sweeping unfinished runs at worker start failed")
     finally:
         db.close()
+
+
+@shared_task(name="connections.tasks.check_rotation", ignore_result=True, soft_time_limit=120,
+             time_limit=150)
+@sensitive_variables()  # the check decrypts the candidate token in the frames below
+def execute_rotation_check(check_id: int) -> None:
+    """Prove a rotation's candidate token on its site and, when it may, swap it in."""
+    check = RotationCheck.objects.select_related("connection", "requested_by").filter(pk=check_id).first()
+    if check is not None:
+        check.execute()
+
+
+def queue_rotation_check(check: RotationCheck) -> RotationCheck:
+    """Hand a started rotation check to a worker (the row is already committed: autocommit)."""
+    try:
+        execute_rotation_check.apply_async((check.pk,))
+    except Exception:  # broker down: say so on the check instead of leaving it queued forever
+        logger.exception("could not queue rotation check %s", check.public_id)
+        check.fail_to_queue()
+    check.refresh_from_db()
+    return check
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660, **BLIP_RETRY)

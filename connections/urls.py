@@ -18,6 +18,8 @@ urlpatterns = [
     path("connections/<uuid:public_id>/test-notice/", views.send_test_notice, name="test_notice"),
     path("connections/<uuid:public_id>/rotate/", views.rotate, name="rotate"),
     path("connections/<uuid:public_id>/store-token/", views.store_token, name="store_token"),
+    path("connections/<uuid:public_id>/rotate/<uuid:check_id>/", views.rotation_check,
+         name="rotation_check"),
     path("connections/<uuid:public_id>/onboarding/", views.onboarding_page, name="onboarding"),
     path("connections/<uuid:public_id>/onboarding/<slug:step>/confirm/", views.onboarding_confirm,
          name="onboarding_confirm"),

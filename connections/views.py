@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -29,10 +30,10 @@ from connections.access import (
 from connections.choices import AuditAction, Channel, StepStatus
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
 from connections.listing import AuditFilters, ListFilters
-from connections.models import CheckBatch, Notice, RestoreRefused, RotationRefused
+from connections.models import CheckBatch, CheckOutcome, Notice, RestoreRefused, RotationRefused
 from connections.notifier_watch import notifier_status_for
 from connections.repair.diagnosis import explain
-from connections.tasks import queue_batch, queue_run
+from connections.tasks import queue_batch, queue_rotation_check, queue_run
 
 RUNS_PAGE_SIZE = 20
 
@@ -235,17 +236,53 @@ def _token_page(request, connection, *, storing: bool):
     refused = None
     if request.method == "POST" and form.is_valid():
         try:
-            rotation = form.rotate(connection, by=request.user)
+            check = form.start_check(connection, by=request.user)
         except RotationRefused as exc:
             refused = exc
-        else:
-            messages.success(request, rotation.message())
-            return _saved(request, rotation.connection.get_absolute_url())
+        else:  # a worker proves the token; the page shows it happen (never waiting here)
+            check = queue_rotation_check(check)
+            return _saved(request, reverse("connections:rotation_check",
+                                           args=[connection.public_id, check.public_id]))
+    return _render_token_page(request, connection, form, refused, storing)
+
+
+def _render_token_page(request, connection, form, refused, storing, check=None):
     return render(request, "connections/rotate.html", {
         "connection": connection, "form": form, "refused": refused, "storing": storing,
-        "rows": refused.results if refused else [],
+        "rows": refused.results if refused else [], "check": check,
         "history": connection.token_history.select_related("retired_by")[:20],
     })
+
+
+def rotation_check(request, public_id, check_id):
+    """A rotation's check filling in (htmx polls the steps); POST accepts its warnings."""
+    connection = get_connection_for(request, public_id, manage=True)
+    check = get_object_or_404(connection.rotation_checks.select_related("requested_by"),
+                              public_id=check_id)
+    if request.method == "POST":
+        try:
+            check = check.accept(by=request.user)
+        except RotationRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            if check.outcome == CheckOutcome.ROTATED:
+                messages.success(request, check.message)
+                return redirect(connection)
+        return redirect("connections:rotation_check", public_id=connection.public_id,
+                        check_id=check.public_id)
+    if check.outcome == CheckOutcome.ROTATED:  # done: the connection page says what changed
+        messages.success(request, check.message)
+        return _saved(request, connection.get_absolute_url())
+    if check.is_done and request.htmx:  # decided while polling: show the whole outcome page
+        return HttpResponse(headers={"HX-Refresh": "true"})
+    if check.is_done:  # refused, warnings or crashed: the token page again, saying why
+        initial = {"token_name": check.token_name, "expected_fingerprint": connection.token_fingerprint}
+        form = RotateForm(initial=initial, storing=check.storing)
+        return _render_token_page(request, connection, form, check.refusal(), check.storing, check)
+    context = {"connection": connection, "check": check}
+    if request.htmx:
+        return render(request, "connections/_rotation_check_steps.html", context)
+    return render(request, "connections/rotation_check.html", context)
 
 
 def audit_trail(request):

@@ -81,3 +81,15 @@ def test_calls_leave_no_descriptors_behind():
                 assert client.system_settings().ok
     time.sleep(0.1)
     assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
+def test_a_trickling_http_proxy_cannot_hold_the_call(monkeypatch):
+    # The outbound policy refuses proxies (it could not check the address behind one), so a
+    # trickling proxy is never waited on at all.
+    with RawServer(trickle_headers) as proxy:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        result, elapsed = _timed("http://site.invalid", timeout=1.5)
+    assert not result.ok and "proxy" in result.message
+    assert elapsed < 1.5

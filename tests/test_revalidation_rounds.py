@@ -233,3 +233,13 @@ def test_a_round_fans_out_as_celery_tasks_over_workers(own_broker, sim, make_con
     # Three chunks on the busy site: at most one test and one search each, settings per token.
     assert calls(sim)["healthy"] <= 3 + 5 + 3 < 5 * 3
     assert calls(sim)["group-admin"] == 1 + 2 + 3
+
+
+def test_a_run_nobody_watches_is_stored_once_not_step_by_step(sim, make_connection,
+                                                              django_assert_max_num_queries):
+    [connection] = connect(sim, make_connection, "healthy", 1)
+    with django_assert_max_num_queries(7) as queries:  # start, audit, claim, store, connection
+        run = ChecklistRun.check_now(connection, trigger="cli")
+    assert run.overall == "pass" and len(run.steps) == 11
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert sum('"steps"' in sql for sql in updates) == 1

@@ -30,7 +30,8 @@ def rotate_page(zapier):
 def test_a_bad_token_changes_nothing_and_says_which_step_failed(sam_client, zapier):
     before = Connection.objects.values().get()
     response = sam_client.post(rotate_page(zapier), {"token": "not-a-real-token",
-                                                     "token_name": "Zapier", "expires_on": NEXT_YEAR})
+                                                     "token_name": "Zapier", "expires_on": NEXT_YEAR},
+                               follow=True)
     page = response.content.decode()
     assert response.status_code == 200
     assert "API token is accepted" in page and "wrong or revoked" in page
@@ -58,8 +59,8 @@ def test_a_good_token_is_swapped_in_and_the_old_kept_as_a_fingerprint(sam_client
 
 def test_warnings_must_be_accepted_before_rotating(sam_client, zapier):
     data = {"token": "new-token-5678", "token_name": "Other name", "expires_on": ""}
-    page = sam_client.post(rotate_page(zapier), data).content.decode()
-    assert "accept them to rotate" in page and "I have read the warnings" in page
+    page = sam_client.post(rotate_page(zapier), data, follow=True).content.decode()
+    assert "accept them to rotate" in page and "Accept the warnings and rotate" in page
     assert Connection.objects.get().reveal_token() == "old-token-1234"
 
     sam_client.post(rotate_page(zapier), data | {"accept_warnings": "on"})

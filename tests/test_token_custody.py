@@ -171,7 +171,7 @@ def test_a_move_that_fails_its_check_changes_nothing(sam_client, zapier, new_hom
     before = Connection.objects.values().get()
     page = sam_client.post(reverse("connections:rotate", args=[zapier.public_id]), {
         "token": "good-token", "base_url": new_home.site_url("revoked-token"),
-        "token_name": "Zapier", "expires_on": NEXT_YEAR}).content.decode()
+        "token_name": "Zapier", "expires_on": NEXT_YEAR}, follow=True).content.decode()
     assert "The new token was not saved" in page and "Nothing changed" in page
     assert Connection.objects.values().get() == before
     assert not AuditEvent.objects.exists() and not ChecklistRun.objects.exists()
@@ -221,7 +221,7 @@ def test_a_stale_rotate_page_is_refused_naming_who_rotated_when(sam_client, zapi
 
     response = sam_client.post(reverse("connections:rotate", args=[zapier.public_id]), {
         "token": "third-token-9012", "token_name": "Zapier", "expires_on": NEXT_YEAR,
-        "expected_fingerprint": zapier.token_fingerprint})
+        "expected_fingerprint": zapier.token_fingerprint}, follow=True)
 
     text = response.content.decode()
     assert "sue changed the stored token at" in text and current["token_fingerprint"] in text
@@ -262,7 +262,7 @@ def test_the_first_token_is_stored_through_the_checked_flow_without_rotate_wordi
 def test_a_first_token_that_fails_its_check_is_not_stored(sam_client, bare):
     page = sam_client.post(reverse("connections:store_token", args=[bare.public_id]), {
         "token": "not-a-real-token", "token_name": "Zapier", "expires_on": NEXT_YEAR,
-        "expected_fingerprint": ""}).content.decode()
+        "expected_fingerprint": ""}, follow=True).content.decode()
     assert "wrong or revoked" in page and "Nothing changed" in page
     assert not Connection.objects.get().has_token
 

@@ -60,6 +60,8 @@ def result_from(stored: dict) -> StepResult:
     """A stored step (as written by StepResult.as_dict) read back, titled by the registry."""
     step = step_for(stored["key"])
     result = step.result(StepStatus(stored["status"]), stored.get("message", ""), stored.get("fix", ""))
+    if stored.get("plain_message") is not None:
+        result = result.quoting(stored["plain_message"])
     return result.with_details(**stored["details"]) if stored.get("details") else result
 
 

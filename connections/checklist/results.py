@@ -52,10 +52,15 @@ class StepResult:
     fix: str = ""
     # What the step read from the site (never a token), for pages that explain a result.
     details: dict = field(default_factory=dict, compare=False)
+    # The message without text the site wrote (page titles, error details), for roles that may
+    # not read what an arbitrary host answers; None when the message quotes nothing.
+    plain_message: str | None = None
 
     def as_dict(self) -> dict:
         """The stored form: the title is the registry's, so it is not stored."""
         stored = {"key": self.key, "status": str(self.status), "message": self.message, "fix": self.fix}
+        if self.plain_message is not None:
+            stored["plain_message"] = self.plain_message
         if self.details:
             stored["details"] = self.details
         return stored
@@ -63,6 +68,15 @@ class StepResult:
     def with_details(self, **details) -> StepResult:
         """This result carrying what the step read (see `details`)."""
         return replace(self, details={**self.details, **details})
+
+    def quoting(self, plain: str) -> StepResult:
+        """This result, noting `plain`: its message without what the site wrote."""
+        return self if plain == self.message else replace(self, plain_message=plain)
+
+    @property
+    def unquoted_message(self) -> str:
+        """The message, or its plain form when it quotes the site."""
+        return self.message if self.plain_message is None else self.plain_message
 
     @property
     def shows_fix(self) -> bool:

@@ -67,11 +67,14 @@ def unexpected(step: Step, result: ApiResult) -> StepResult:
         trace = f" (traceId {result.trace_id})" if result.trace_id else ""
         return step.errored(f"The site failed with a server error{trace}.",
                             "Give the traceId to whoever runs the Issuetrak server, or to Issuetrak "
-                            "Support; the site's API v2 logs say what went wrong.")
+                            "Support; the site's API v2 logs say what went wrong.",
+                            ).quoting("The site failed with a server error.")
     if result.outcome in REACH_FAILURES:
-        return step.errored(result.message, REACH_FAILURES[result.outcome])
-    return step.errored(f"Unexpected answer: {result.message}",
-                        "Run the checklist again; if it persists, check the site's API v2 logs.")
+        return step.errored(result.message, REACH_FAILURES[result.outcome]).quoting(result.unquoted_message)
+    said = "Unexpected answer: {}"
+    return step.errored(said.format(result.message),
+                        "Run the checklist again; if it persists, check the site's API v2 logs.",
+                        ).quoting(said.format(result.unquoted_message))
 
 
 def check_base_url(run: SiteRun, step: Step) -> StepResult:
@@ -88,7 +91,8 @@ def check_base_url(run: SiteRun, step: Step) -> StepResult:
 def check_reachable(run: SiteRun, step: Step) -> StepResult:
     run.site_answer()
     if run.auth.outcome in REACH_FAILURES:
-        return step.failed(run.auth.message, REACH_FAILURES[run.auth.outcome])
+        return step.failed(run.auth.message, REACH_FAILURES[run.auth.outcome]).quoting(
+            run.auth.unquoted_message)
     return step.passed(f"The site answered in {run.auth.elapsed_ms} ms.")
 
 
@@ -97,9 +101,11 @@ def check_api_v2_installed(run: SiteRun, step: Step) -> StepResult:
     if outcome == Outcome.NOT_INSTALLED:
         return step.failed("Nothing answers under /api/v2: the web server's own 404 page came back.")
     if outcome == Outcome.BAD_RESPONSE:
-        return step.failed(f"A web page answered where API v2 should: {run.auth.message}",
+        said = "A web page answered where API v2 should: {}"
+        return step.failed(said.format(run.auth.message),
                            "Check the Base URL is the Application URL (not a portal or login page) "
-                           "and that API v2 is installed under it.")
+                           "and that API v2 is installed under it.",
+                           ).quoting(said.format(run.auth.unquoted_message))
     if outcome in (Outcome.RATE_LIMITED, Outcome.SERVER_ERROR):
         return unexpected(step, run.auth)
     return step.passed("The API v2 application answers under /api/v2.")

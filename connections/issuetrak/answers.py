@@ -8,7 +8,7 @@ import email.utils
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -82,10 +82,18 @@ class ApiResult:
     retry_after: float | None = None
     elapsed_ms: int = 0
     url_path: str = ""
+    # The message without anything the site wrote (page titles, error details, trace IDs), for
+    # people who may not read what an arbitrary host answers; None when the message quotes nothing.
+    plain_message: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+    @property
+    def unquoted_message(self) -> str:
+        """The message, or its plain form when it quotes the site."""
+        return self.message if self.plain_message is None else self.plain_message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,22 +205,28 @@ def _is_html(answer: _Answer) -> bool:
     return "html" in content_type or answer.body.lstrip()[:1] == b"<"
 
 
-def _describe_body(answer: _Answer, parsed: Any) -> str:
+def _describe_body(answer: _Answer, parsed: Any, quote: bool = True) -> str:
     """What came back instead of API JSON, for a message (the page title helps spot IIS/nginx)."""
     if not answer.body.strip():
         return "an empty body"
     if _is_html(answer):
         match = re.search(rb"<title[^>]*>(.*?)</title>", answer.body[:8192], re.I | re.S)
         title = html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else ""
-        return f'an HTML page ("{title}")' if title else "an HTML page"
+        return f'an HTML page ("{title}")' if title and quote else "an HTML page"
     if parsed is _NOT_JSON:
         return "text that is not JSON"
     return "JSON without the API's envelope"
 
 
-def _with_detail(message: str, parsed: Any) -> str:
-    detail = _detail(parsed)
+def _with_detail(message: str, parsed: Any, quote: bool = True) -> str:
+    detail = _detail(parsed) if quote else ""
     return f"{message}: {detail}" if detail else message
+
+
+def _said(outcome: Outcome, message: Callable[[bool], str]) -> ApiResult:
+    """A result whose message may quote the site: `message(quote)` builds it with or without."""
+    full, plain = message(True), message(False)
+    return ApiResult(outcome, message=full, plain_message=None if plain == full else plain)
 
 
 def _interpret(answer: _Answer, path: str) -> ApiResult:
@@ -239,7 +253,7 @@ def _classify(answer: _Answer, parsed: Any, path: str) -> ApiResult:
     if status == 429:
         return _rate_limited(answer)
     if status >= 500:
-        return ApiResult(Outcome.SERVER_ERROR, message=_server_error_message(status, parsed))
+        return _said(Outcome.SERVER_ERROR, lambda quote: _server_error_message(status, parsed, quote))
     return _unexpected(answer, parsed)
 
 
@@ -250,31 +264,28 @@ def _success(answer: _Answer, parsed: Any, path: str) -> ApiResult:
         return ApiResult(Outcome.OK, values=parsed["values"], paging=paging)
     if _Assumed.body_optional(path) and not _is_html(answer):
         return ApiResult(Outcome.OK, message=f"{answer.status}: the API answered")
-    message = f"{answer.status}: expected the API's JSON, got {_describe_body(answer, parsed)}"
-    return ApiResult(Outcome.BAD_RESPONSE, message=message)
+    return _said(Outcome.BAD_RESPONSE, lambda quote: f"{answer.status}: expected the API's JSON, "
+                 f"got {_describe_body(answer, parsed, quote)}")
 
 
 def _forbidden(answer: _Answer, parsed: Any) -> ApiResult:
     if _Assumed.is_disabled(answer.status, parsed):
-        message = _with_detail("403: API v2 is switched off on this site", parsed)
-        return ApiResult(Outcome.DISABLED, message=message)
+        return _said(Outcome.DISABLED,
+                     lambda quote: _with_detail("403: API v2 is switched off on this site", parsed, quote))
     if _Assumed.is_api_envelope(parsed):
-        message = _with_detail("403: the token's user lacks the permission for this request", parsed)
-        return ApiResult(Outcome.FORBIDDEN, message=message)
+        return _said(Outcome.FORBIDDEN, lambda quote: _with_detail(
+            "403: the token's user lacks the permission for this request", parsed, quote))
     # e.g. IIS refusing plain http for an SSL-only application: the web server, not the API.
-    described = _describe_body(answer, parsed)
-    return ApiResult(Outcome.FORBIDDEN, message=f"403 from the web server, not the API: {described}")
+    return _said(Outcome.FORBIDDEN, lambda quote: "403 from the web server, not the API: "
+                 + _describe_body(answer, parsed, quote))
 
 
 def _not_found(answer: _Answer, parsed: Any) -> ApiResult:
     if _Assumed.is_api_envelope(parsed):
-        message = _with_detail("404: not found, or hidden from the token's user", parsed)
-        return ApiResult(Outcome.NOT_FOUND, message=message)
-    described = _describe_body(answer, parsed)
-    return ApiResult(
-        Outcome.NOT_INSTALLED,
-        message=f"404 from the web server, not API v2 ({described}): is API v2 installed at /api/v2?",
-    )
+        return _said(Outcome.NOT_FOUND, lambda quote: _with_detail(
+            "404: not found, or hidden from the token's user", parsed, quote))
+    return _said(Outcome.NOT_INSTALLED, lambda quote: "404 from the web server, not API v2 "
+                 f"({_describe_body(answer, parsed, quote)}): is API v2 installed at /api/v2?")
 
 
 def _rate_limited(answer: _Answer) -> ApiResult:
@@ -283,17 +294,17 @@ def _rate_limited(answer: _Answer) -> ApiResult:
     return ApiResult(Outcome.RATE_LIMITED, retry_after=wait, message=f"429: rate limit reached{advice}")
 
 
-def _server_error_message(status: int, parsed: Any) -> str:
+def _server_error_message(status: int, parsed: Any, quote: bool = True) -> str:
     trace_id = parsed.get("traceId") if isinstance(parsed, dict) else None
     message = f"{status}: the site had an internal error"
-    if isinstance(trace_id, str) and trace_id:
+    if isinstance(trace_id, str) and trace_id and quote:
         message += f" (traceId {trace_id})"
-    return _with_detail(message, parsed)
+    return _with_detail(message, parsed, quote)
 
 
 def _unexpected(answer: _Answer, parsed: Any) -> ApiResult:
     if answer.status == 400:
-        message = _with_detail("400: the site refused the request as invalid", parsed)
-        return ApiResult(Outcome.BAD_RESPONSE, message=message)
+        return _said(Outcome.BAD_RESPONSE, lambda quote: _with_detail(
+            "400: the site refused the request as invalid", parsed, quote))
     return ApiResult(Outcome.BAD_RESPONSE, message=f"unexpected HTTP status {answer.status}")
 

@@ -96,9 +96,11 @@ class _Redactor:
     def result(self, result: ApiResult) -> ApiResult:
         """The result with every server-derived field redacted, then cut to size."""
         trace_id = _one_line(self.text(result.trace_id), _TRACE_ID_LIMIT) if result.trace_id else None
+        plain = result.plain_message
         return replace(
             result,
             message=_one_line(self.text(result.message)),
+            plain_message=None if plain is None else _one_line(self.text(plain)),
             trace_id=trace_id,
             values=self.data(result.values),
             paging=self.data(result.paging),

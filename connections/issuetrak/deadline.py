@@ -131,6 +131,15 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+def _fresh_watchdog() -> None:
+    # A forked worker child must not inherit the parent's heap or a lock held at fork time.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_fresh_watchdog)
+
+
 # --- Connections that register their sockets ----------------------------------------------------
 
 

@@ -29,11 +29,13 @@ from connections.models.connection import (
     TokenHistory,
 )
 from connections.models.notice import Notice, NoticeRecipient, NotifierRun
+from connections.models.rotation_check import CheckOutcome, RotationCheck
 from connections.models.run import ChecklistRun
 
 __all__ = [
     "AuditEvent",
     "CheckBatch",
+    "CheckOutcome",
     "ChecklistRun",
     "Connection",
     "ConnectionQuerySet",
@@ -45,6 +47,7 @@ __all__ = [
     "RestoreRefused",
     "RotatedMeanwhile",
     "Rotation",
+    "RotationCheck",
     "RotationRefused",
     "TokenHistory",
 ]

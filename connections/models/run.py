@@ -121,10 +121,8 @@ class ChecklistRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     interrupted_reason = models.CharField(max_length=300, blank=True)
     # A scheduled run the sweep interrupted is retried once: the retry points back at it.
-    # No database FK or plain index: on SQLite either would rebuild the table (and lose its
-    # partial index); the conditional unique index below keeps one retry per run.
-    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="retries", db_constraint=False, db_index=False)
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="retry")
 
     objects = RunQuerySet.as_manager()
 
@@ -134,13 +132,6 @@ class ChecklistRun(models.Model):
                    # the sysadmins' fault banner and alert: crashed runs, newest first
                    models.Index(fields=["-finished_at"], name="run_crashed_recent",
                                 condition=models.Q(state=RunState.CRASHED))]
-        constraints = [models.UniqueConstraint(fields=["retry_of"], name="run_retried_once",
-                                               condition=models.Q(retry_of__isnull=False))]
-
-    @property
-    def retry(self) -> ChecklistRun | None:
-        """The retry of this run, if the sweep started one."""
-        return self.retries.first()
 
     def __str__(self):
         return f"{self.connection.label} {self.created_at:%Y-%m-%d %H:%M} {self.overall or self.state}"
@@ -234,7 +225,7 @@ class ChecklistRun(models.Model):
     @classmethod
     def check_now(cls, connection, *, trigger: str = Trigger.CLI, by=None) -> ChecklistRun:
         """Run the checklist in this process and return the finished run."""
-        return cls.start(connection, trigger=trigger, by=by).execute()
+        return cls.start(connection, trigger=trigger, by=by).execute(live=False)
 
     def claim(self) -> bool:
         """Move a queued run (or one whose worker died: running past its limit) to running.
@@ -249,8 +240,12 @@ class ChecklistRun(models.Model):
             self.state, self.started_at = RunState.RUNNING, now
         return claimed == 1
 
-    def execute(self) -> ChecklistRun:
-        """Claim this queued run, check the site, saving each step as it finishes."""
+    def execute(self, *, live: bool = True) -> ChecklistRun:
+        """Claim this queued run and check the site; `live` saves each step as it finishes.
+
+        Only a run page watched while it fills in needs `live`; otherwise the steps are stored
+        once, at the end (not one rewrite of the whole list per step).
+        """
         if not self.claim():
             return self
         steps: list[dict] = []
@@ -259,7 +254,7 @@ class ChecklistRun(models.Model):
             steps.append(result.as_dict())
             ChecklistRun.objects.filter(pk=self.pk).update(steps=steps)
 
-        return self.finish(*timed_checklist(self.connection, on_step=save_step))
+        return self.finish(*timed_checklist(self.connection, on_step=save_step if live else None))
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:

@@ -36,9 +36,10 @@ class SimulatedIssuetrak:
     """All simulated sites behind one server, with shared rate-limit counters."""
 
     def __init__(self, sites: dict[str, Site], slow_seconds: float, stopping: threading.Event,
-                 limiter: RateLimiter, site_url: Callable[[str], str]):
+                 limiter: RateLimiter, site_url: Callable[[str], str], latency_seconds: float = 0.0):
         self.sites = sites  # shared with IssuetrakSimulator, which may replace sites while serving
         self.slow_seconds = slow_seconds
+        self.latency_seconds = latency_seconds  # added to every site's answer (a distant server)
         self.limiter = limiter  # shared too: counts survive a restart until reset
         self.site_url = site_url
         self._write_lock = threading.Lock()
@@ -54,6 +55,8 @@ class SimulatedIssuetrak:
         if site is None or not site.api_installed or api_path is None:
             return not_found_page()
         self.limiter.receive(site.name, method)
+        if self.latency_seconds and self._stopping.wait(self.latency_seconds):
+            return None
         reply = self._api_reply(site, method, api_path, query, headers, body, target)
         if reply is not None and reply.status == 429:
             self.limiter.note_refused(site.name)

@@ -35,13 +35,15 @@ MAX_BODY = 1024 * 1024
 class IssuetrakSimulator:
     """Issuetrak API v2 sites on one local port. Use `start()`/`stop()` or ``with``.
 
-    `time_scale` shortens every rate-limit window (600: the 10-minute window lasts one second).
+    `time_scale` shortens every rate-limit window (600: the 10-minute window lasts one second);
+    `latency_seconds` delays every site's answer, like a server across the internet.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = False,
                  cert_dir: str | Path | None = None, extra_sites: list[dict[str, Any]] | None = None,
-                 slow_seconds: float = 30.0, time_scale: float = 1.0):
+                 slow_seconds: float = 30.0, time_scale: float = 1.0, latency_seconds: float = 0.0):
         self.host, self.tls, self.slow_seconds = host, tls, slow_seconds
+        self.latency_seconds = latency_seconds
         self._requested_port = port
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None  # None: a temporary one
         self._stopping = threading.Event()
@@ -175,7 +177,8 @@ class IssuetrakSimulator:
         self.stop()
 
     def _new_app(self) -> SimulatedIssuetrak:
-        return SimulatedIssuetrak(self.sites, self.slow_seconds, self._stopping, self.limiter, self.site_url)
+        return SimulatedIssuetrak(self.sites, self.slow_seconds, self._stopping, self.limiter, self.site_url,
+                                  self.latency_seconds)
 
     def _site_name(self, site: str) -> str:
         """A site name from a name or an Application URL of this simulator."""

@@ -19,7 +19,7 @@ from connections.simulator.sites import SiteFileError, read_sites_file
 
 
 def build_simulator(*, host: str, port: int, tls: bool, sites: Path | None, slow_seconds: float,
-                    time_scale: float = 1.0, **_ignored) -> IssuetrakSimulator:
+                    time_scale: float = 1.0, latency_ms: float = 0.0, **_ignored) -> IssuetrakSimulator:
     """The (not yet started) simulator the command's options describe."""
     if not 0 <= port <= 65535:
         raise CommandError(f"--port must be between 0 and 65535, not {port}.")
@@ -27,11 +27,14 @@ def build_simulator(*, host: str, port: int, tls: bool, sites: Path | None, slow
         raise CommandError("--slow-seconds must not be negative.")
     if not time_scale > 0:
         raise CommandError("--time-scale must be positive.")
+    if latency_ms < 0:
+        raise CommandError("--latency-ms must not be negative.")
     cert_dir = Path(settings.DATA_DIR) / "simulator-tls" if tls else None
     try:
         extra = [] if sites is None else read_sites_file(sites)
         return IssuetrakSimulator(host=host, port=port, tls=tls, cert_dir=cert_dir, extra_sites=extra,
-                                  slow_seconds=slow_seconds, time_scale=time_scale)
+                                  slow_seconds=slow_seconds, time_scale=time_scale,
+                                  latency_seconds=latency_ms / 1000)
     except SiteFileError as exc:
         raise CommandError(f"--sites {sites}: {exc}") from exc
 
@@ -52,6 +55,8 @@ class Command(BaseCommand):
                             help="How long the 'slow' site waits before answering (default 30).")
         parser.add_argument("--time-scale", type=float, default=1.0,
                             help="Shorten the rate-limit windows by this factor (600: 10 minutes last 1 s).")
+        parser.add_argument("--latency-ms", type=float, default=0.0,
+                            help="Delay every site's answer by this many milliseconds (default 0).")
 
     def handle(self, *args, **options):
         simulator = build_simulator(**options)
