@@ -58,10 +58,10 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
 
 
 def revalidate_all(concurrency: int | None = None) -> dict:
-    """Check every active connection (bounded, paced per site), notice changes, send them."""
+    """Check every active connection (bounded, under the site limiter), notice changes, send them."""
     heartbeat = NotifierRun.objects.create(job=NotifierJob.REVALIDATION)
     connections = list(Connection.objects.active().with_token())
-    runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency, pace=True)
+    runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency)
     rows, health, open_ = [], {}, {}
     for run in runs:
         notice, open_[run.connection_id] = transition(run.connection, run)

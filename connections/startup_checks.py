@@ -1,8 +1,11 @@
-"""Django system checks: fail loudly at start-up on unusable encryption keys."""
+"""Django system checks: fail loudly at start-up on unusable encryption keys or rate-limit settings."""
 
+from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from connections import rate_store
+from connections.issuetrak import site_limits
 from connections.secrets import _fernet
 
 # The tag lets a command run just this check (see `manage.py connections`); `manage.py check`,
@@ -16,4 +19,15 @@ def token_keys_usable(app_configs, **kwargs):
         _fernet()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="connections.E001")]
+    return []
+
+
+@register()
+def rate_limit_settings_usable(app_configs, **kwargs):
+    try:
+        site_limits.check_share(settings.ISSUETRAK_RATE_SHARE)
+        site_limits.parse_overrides(settings.ISSUETRAK_RATE_LIMITS)
+        rate_store.configured_store()
+    except site_limits.LimitsRefused as exc:
+        return [Error(str(exc), id="connections.E002")]
     return []

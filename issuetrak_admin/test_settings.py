@@ -14,6 +14,11 @@ os.environ.setdefault(
 os.environ.setdefault("ISSUETRAK_ALLOW_HTTP", "1")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("ISSUETRAK_TIMEOUT_S", "2")
+# Tests hit the simulator's sites far more often than a real install would; each test starts
+# with a fresh in-memory limiter (conftest) allowing the full limits. The limiter's own tests
+# choose their store and share.
+os.environ.setdefault("ISSUETRAK_RATE_STORE", "memory")
+os.environ.setdefault("ISSUETRAK_RATE_SHARE", "1")
 
 from issuetrak_admin.settings import *  # noqa: E402,F403
 

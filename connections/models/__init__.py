@@ -27,6 +27,7 @@ from connections.models.connection import (
     TokenHistory,
 )
 from connections.models.notice import Notice, NotifierRun
+from connections.models.ratelimit import RateCall, RateSite
 from connections.models.run import ChecklistRun
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "NotifierRun",
     "OnboardingConfirmation",
     "OriginChangeRefused",
+    "RateCall",
+    "RateSite",
     "RotatedMeanwhile",
     "Rotation",
     "RotationRefused",

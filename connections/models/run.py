@@ -25,6 +25,7 @@ from connections.checklist import (
     run_checklist,
 )
 from connections.choices import AuditAction, RunState, SiteHealth, StepStatus, Trigger
+from connections.issuetrak import site_limits
 from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
@@ -44,6 +45,8 @@ class ChecklistRun(models.Model):
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
     steps = models.JSONField(default=list, blank=True)
+    # What the site's rate limit is doing to this run ("queued behind …", a 429 back-off); blank: nothing.
+    rate_note = models.CharField(max_length=200, blank=True)
     token_fingerprint = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +110,15 @@ class ChecklistRun(models.Model):
             steps.append(result.as_dict())
             ChecklistRun.objects.filter(pk=self.pk).update(steps=steps)
 
-        return self.finish(*timed_checklist(self.connection, on_step=save_step))
+        with site_limits.reporting(self.note_rate):
+            return self.finish(*timed_checklist(self.connection, on_step=save_step))
+
+    def note_rate(self, note: str) -> None:
+        """Show what the site's rate limit does to this run; "" ends a wait (a 429 note stays)."""
+        if not note and not site_limits.is_queued_note(self.rate_note):
+            return
+        self.rate_note = note[:200]
+        ChecklistRun.objects.filter(pk=self.pk).update(rate_note=self.rate_note)
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
