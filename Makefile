@@ -25,6 +25,9 @@ DEMO ?=
 PROCFILE := $(if $(filter 1,$(DEMO)),Procfile.demo,Procfile)
 ifeq ($(DEMO),1)
 export ISSUETRAK_ALLOW_HTTP := 1
+# The simulator listens on 127.0.0.1:8765, which the outbound policy refuses by default.
+export ISSUETRAK_ALLOWED_NETWORKS := 127.0.0.1/32
+export ISSUETRAK_ALLOWED_PORTS := 8765
 endif
 
 ## make run: install, migrate, create the first sysadmin, start web + worker + beat (Ctrl-C stops all)

@@ -62,6 +62,8 @@ def _reset_store(store: str) -> None:
 
 
 def main(args) -> None:
+    # The simulator listens on loopback, on a free port: let the outbound policy allow that.
+    os.environ.update({"ISSUETRAK_ALLOWED_NETWORKS": "127.0.0.0/8", "ISSUETRAK_ALLOWED_PORTS": "*"})
     data_dir = django_in_temp_dir()
     from connections.models import ChecklistRun, Connection
     from connections.simulator import IssuetrakSimulator
@@ -97,10 +99,11 @@ def main(args) -> None:
             peaks = {w: max(s["peaks"][w] for s in stats["sites"].values()) for w in seconds}
             limits = next(iter(stats["sites"].values()))["limits"]
             over = sim.windows_over(SHARE)
-            passed = ChecklistRun.objects.filter(overall="pass").count()
+            answered = ChecklistRun.objects.filter(overall__in=["pass", "warn"]).count()
             rows.append((workers, wall, requests / args.connections, refused, peaks, over))
-            print(f"{workers} worker(s): wall {wall:.1f} s, exit codes {codes}, {passed}/{args.connections} "
-                  f"runs passed, {requests / args.connections:.1f} calls per connection, {refused} × 429")
+            print(f"{workers} worker(s): wall {wall:.1f} s, exit codes {codes}, "
+                  f"{answered}/{args.connections} runs answered (pass or warn), "
+                  f"{requests / args.connections:.1f} calls per connection, {refused} × 429")
             print("   peak per site / share of limit: " + ", ".join(
                 f"{w} {peaks[w]}/{limits[w] * SHARE:g}" for w in seconds))
     verdict = "never over the share" if not any(r[5] for r in rows) else f"OVER: {[r[5] for r in rows]}"

@@ -1,7 +1,9 @@
 """Who may do what: roles are Django groups; every view asks here first."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from connections.choices import AuditAction
@@ -43,6 +45,13 @@ def set_role(user, role: str, *, by) -> None:
         user.save(update_fields=["is_staff"])
     AuditEvent.objects.record(AuditAction.ROLE_CHANGED, actor=by, object_repr=user.get_username(),
                               summary=f"{user.get_username()}: {before or 'no role'} → {role or 'no role'}")
+
+
+def sysadmin_addresses() -> list[str]:
+    """The e-mail addresses of active sysadmins (where notices go when nobody else is named)."""
+    users = get_user_model().objects.filter(Q(is_superuser=True) | Q(groups__name=SYSADMIN),
+                                            is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
 
 
 def is_sysadmin(user) -> bool:

@@ -6,6 +6,6 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Issuetrak connections"
 
     def ready(self):
-        from connections import audit, rate_store, startup_checks  # noqa: F401  (registers checks and signals)
+        from connections import rate_store, sign_in, startup_checks  # noqa: F401  (registers checks and signals)
 
         rate_store.install_configured_store()

@@ -1,13 +1,7 @@
-"""The audit trail's helpers: which fields a form changed, and failed sign-ins (never a token).
+"""The audit trail's helper: which fields a form changed (never a token).
 
-Rows are written with `AuditEvent.objects.record(...)`.
+Rows are written with `AuditEvent.objects.record(...)`; failed sign-ins in `sign_in`.
 """
-
-from django.contrib.auth.signals import user_login_failed
-from django.dispatch import receiver
-
-from connections.choices import AuditAction
-from connections.models import AuditEvent
 
 
 def changed_fields(form) -> str:
@@ -16,12 +10,3 @@ def changed_fields(form) -> str:
              if name != "token" or form.cleaned_data.get("token")]
     return ", ".join(str(n) for n in names) or "nothing"
 
-
-@receiver(user_login_failed)
-def _failed_login(sender, credentials, request=None, **kwargs):
-    # Django already masks the password in `credentials`; keep only the user name tried.
-    username = str(credentials.get("username", ""))[:150]
-    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    AuditEvent.objects.record(
-        AuditAction.LOGIN_FAILED, via="anonymous", object_repr=username,
-        summary=f"Failed sign-in as “{username}”" + (f" from {address}" if address else ""))

@@ -1,20 +1,23 @@
 """The expiry scan: which tokens are due a warning today, recorded once and sent as digests.
 
 One query over the indexed expiration dates finds the connections inside the warning window
-(streamed, never the whole table); the due notices are inserted in one statement; delivery
-claims and sends them. The query count does not grow with the number of connections.
+(streamed, never the whole table, unordered); the due notices are inserted in multi-row batches
+in one transaction; delivery claims and sends them. Queries grow by one per 1,000 due notices.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from connections import notices
 from connections.choices import EXPIRY_KINDS, NoticeKind, NotifierJob
 from connections.models import Connection, Notice, NotifierRun
+from connections.models.connection import thresholds_of
 
 # A connection's own thresholds may reach further ahead than the settings' largest.
 MAX_OVERRIDE_DAYS = 365
@@ -48,6 +51,17 @@ def due_notice(expires_on: dt.date | None, today: dt.date, thresholds: list[int]
     return (NoticeKind.EXPIRING, min(reached)) if reached else None
 
 
+class Candidate(NamedTuple):
+    """What the scan reads of a connection (plain tuples: no model instance per row)."""
+
+    pk: int
+    label: str
+    token_fingerprint: str
+    expires_on: dt.date | None
+    expiry_thresholds: str
+    recipients: list
+
+
 def candidates(today: dt.date):
     """Active connections inside any warning window, or without a date and not yet advised."""
     window_end = today + dt.timedelta(days=max(settings.EXPIRY_THRESHOLDS_DAYS))
@@ -59,18 +73,20 @@ def candidates(today: dt.date):
         expires_on__lte=today + dt.timedelta(days=MAX_OVERRIDE_DAYS), expiry_thresholds__gt=""
     )
     never = Q(expires_on__isnull=True) & ~Exists(advised)
-    # A connection still waiting for its token has nothing to expire yet.
-    return Connection.objects.active().with_token().filter(in_window | never).only(
-        "pk", "label", "base_url", "token_fingerprint", "token_name", "expires_on",
-        "expiry_thresholds", "recipients",
-    )
+    # A connection still waiting for its token has nothing to expire yet. No ORDER BY: the
+    # model's ordering (by label) would make the database walk the label index, not expires_on.
+    return Connection.objects.active().with_token().filter(in_window | never).order_by().values_list(
+        *Candidate._fields)
 
 
 def due_rows(today: dt.date):
     """One notice row per due connection and channel, streamed from the database."""
-    now = timezone.now()
-    for connection in candidates(today).iterator(chunk_size=2000):
-        due = due_notice(connection.expires_on, today, connection.thresholds)
+    now, default_thresholds = timezone.now(), list(settings.EXPIRY_THRESHOLDS_DAYS)
+    for values in candidates(today).iterator(chunk_size=2000):
+        connection = Candidate(*values)
+        override = connection.expiry_thresholds
+        due = due_notice(connection.expires_on, today,
+                         thresholds_of(override) if override else default_thresholds)
         if due is None:
             continue
         kind, threshold = due
@@ -79,10 +95,10 @@ def due_rows(today: dt.date):
                                     label=connection.label)
 
 
-def summary_for(connection: Connection, kind: str, today: dt.date) -> str:
+def summary_for(connection: Candidate, kind: str, today: dt.date) -> str:
     if kind == NoticeKind.NEVER_EXPIRES:
         return "The token has no expiration date: it works until someone revokes it."
-    days = connection.days_left(today)
+    days = (connection.expires_on - today).days
     if kind == NoticeKind.EXPIRED:
         return f"The token expired on {connection.expires_on:%Y-%m-%d}."
     if days == 0:
@@ -99,8 +115,7 @@ def scan(as_of: dt.date | None = None, *, dry_run: bool = False) -> ScanReport:
         _mark_already_sent(report.due)
         return report
     heartbeat = NotifierRun.objects.create(job=NotifierJob.EXPIRY_SCAN, as_of=today)
-    rows = list(due_rows(today))
-    notices.record(rows)
+    rows = record_due(today)
     delivery = notices.deliver(EXPIRY_KINDS, digest=True)
     outcome = {(n.connection_id, n.kind, n.threshold, n.channel): "sent" for n in delivery.sent}
     outcome |= {(n.connection_id, n.kind, n.threshold, n.channel): "failed" for n in delivery.failed}
@@ -112,6 +127,14 @@ def scan(as_of: dt.date | None = None, *, dry_run: bool = False) -> ScanReport:
                          "failed": len(delivery.failed), "cancelled": delivery.cancelled}
     heartbeat.save(update_fields=["finished_at", "summary"])
     return report
+
+
+def record_due(today: dt.date) -> list[dict]:
+    """Find today's due notices and record them (once), in one transaction; the rows found."""
+    with transaction.atomic(savepoint=False):  # one commit for the whole scan, not one per notice
+        rows = list(due_rows(today))
+        notices.record(rows)
+    return rows
 
 
 def _mark_already_sent(rows: list[dict]) -> None:

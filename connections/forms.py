@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from connections import audit, procedure, secrets
+from connections import audit, procedure, secrets, text_rules
 from connections.base_url import normalize_base_url
 from connections.choices import AuditAction
 from connections.issuetrak.rules import origin_text, same_origin
@@ -17,10 +17,22 @@ from connections.models import AuditEvent, Connection
 MAX_RECIPIENTS = 20
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _VERSION = re.compile(r"\d{1,3}(\.\d{1,4}){1,3}")
+# A token is never rendered back; htmx keeps the typed value in the browser (hx-preserve) while
+# the rest of the form is re-rendered with its errors.
+TOKEN_INPUT = {"autocomplete": "off", "hx-preserve": "true"}
+
+
+def refuse_unsafe_text(value: str, what: str, *, allowed: str = "") -> str:
+    """The value unchanged, or a ValidationError naming a control or bidi character in it."""
+    message = text_rules.refusal(value, what, allowed=allowed)
+    if message:
+        raise ValidationError(message, code="unsafe_text")
+    return value
 
 
 def parse_recipients(value: str) -> list[str]:
     """Split a comma/space/semicolon separated list of addresses, validate and de-duplicate."""
+    refuse_unsafe_text(value, "list of addresses", allowed="\t\r\n")
     addresses = []
     for address in filter(None, _ADDRESS_SEPARATORS.split(value or "")):
         try:
@@ -38,7 +50,7 @@ def parse_recipients(value: str) -> list[str]:
 
 def validate_version(value: str, *, required: bool = False) -> str:
     """An Issuetrak version as read off the site, e.g. 14.10.2."""
-    value = (value or "").strip()
+    value = refuse_unsafe_text(value or "", "version").strip()
     if required and not value:
         raise ValidationError("Enter the version you read in Issuetrak, e.g. 14.10.2.")
     if value and not _VERSION.fullmatch(value):
@@ -52,13 +64,13 @@ class ConnectionForm(forms.ModelForm):
         required=False,
         strip=False,
         error_messages={"required": "Paste the API token: it cannot be empty."},
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=False, attrs=TOKEN_INPUT),
         help_text=f"The New Token value Issuetrak showed once under {procedure.TOKENS_MENU}.",
     )
     notify = forms.CharField(
         label="Notify",
         max_length=2000,
-        error_messages={"required": "Give at least one address to warn before the token expires."},
+        required=False,  # empty means the default addresses; clean_notify says when there are none
         help_text="E-mail addresses warned before the token expires, separated by commas.",
     )
 
@@ -95,11 +107,14 @@ class ConnectionForm(forms.ModelForm):
             del self.fields["token"]
         else:
             self.fields["token"].required = True
-        recipients = self.instance.recipients if self.instance.pk else (default_notify or [])
+        self.default_notify = [] if self.instance.pk else list(default_notify or [])
+        recipients = self.instance.recipients if self.instance.pk else self.default_notify
         self.initial["notify"] = ", ".join(recipients)
+        if self.default_notify:
+            self.fields["notify"].help_text += " Left empty: " + ", ".join(self.default_notify) + "."
 
     def clean_label(self):
-        label = " ".join(self.cleaned_data["label"].split())
+        label = " ".join(refuse_unsafe_text(self.cleaned_data["label"], "label").split())
         clash = Connection.objects.with_label(label).exclude(pk=self.instance.pk)
         if clash.exists():
             raise ValidationError(f"A connection labelled “{label}” already exists.")
@@ -116,10 +131,10 @@ class ConnectionForm(forms.ModelForm):
         return secrets.clean_token(self.cleaned_data.get("token", ""))
 
     def clean_token_name(self):
-        return self.cleaned_data["token_name"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_name"], "token name").strip()
 
     def clean_token_user(self):
-        return self.cleaned_data["token_user"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_user"], "token user").strip()
 
     def clean_issuetrak_version(self):
         return validate_version(self.cleaned_data["issuetrak_version"])
@@ -134,7 +149,13 @@ class ConnectionForm(forms.ModelForm):
         return expires_on
 
     def clean_notify(self):
-        return parse_recipients(self.cleaned_data["notify"])
+        value = self.cleaned_data["notify"]
+        if not value.strip() and self.default_notify:
+            return self.default_notify
+        if not value.strip() and not self.instance.pk:
+            raise ValidationError("Give at least one address to warn before the token expires "
+                                  "(no sysadmin has an e-mail address to default to).")
+        return parse_recipients(value)
 
     def save(self, commit=True, *, actor=None, via=""):
         """Save (token encrypted) and record the change in the audit trail."""
@@ -198,7 +219,7 @@ class RotateForm(forms.Form):
     token = forms.CharField(
         label="New API Token", strip=False,
         error_messages={"required": "Paste the new API token: it cannot be empty."},
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=False, attrs=TOKEN_INPUT),
         help_text=f"Create it in Issuetrak first ({procedure.ADD_TOKEN_MENU}); the value is shown "
         "there once.",
     )
@@ -234,7 +255,7 @@ class RotateForm(forms.Form):
         return normalize_base_url(value) if value.strip() else ""
 
     def clean_token_name(self):
-        return self.cleaned_data["token_name"].strip()
+        return refuse_unsafe_text(self.cleaned_data["token_name"], "token name").strip()
 
     def clean_expires_on(self):
         expires_on = self.cleaned_data["expires_on"]

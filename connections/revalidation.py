@@ -4,23 +4,41 @@ A connection whose site health gets worse produces one "broken" notice (or "revo
 token stopped authenticating before its recorded expiry); nothing more while it stays broken;
 one "recovered" notice when it passes again. Site health looks only at the site steps (expiry
 has its own notices, so an approaching date is not a "break").
+
+A round (`start_round`) creates every run in bulk and splits them into chunks, each of one
+site's connections; a chunk (`check_chunk`) runs anywhere, in any process. The per-site steps
+are decided once per site and round (later chunks reuse the first chunk's answer), user and group
+reads once per chunk; the round's heartbeat is finished by whichever chunk ends it.
 """
 
-from django.db.models import Case, Value, When
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
 from connections import notices, procedure
+from connections.checklist import result_from
+from connections.checklist.registry import PER_SITE_KEYS, SiteShare
 from connections.choices import (
     HEALTH_KINDS,
     OVERALL_STATUSES,
     NoticeKind,
     NotifierJob,
+    RunState,
     SiteHealth,
     StepStatus,
     Trigger,
 )
-from connections.models import ChecklistRun, Connection, NotifierRun
-from connections.runs import check_many
+from connections.issuetrak import site_limits
+from connections.models import ChecklistRun, Connection, Notice, NotifierRun
+from connections.models.run import timed_checklist
 
 
 def _revoked_early(connection: Connection, run: ChecklistRun) -> bool:
@@ -57,33 +75,137 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
             "summary": f"{problem.key}: {problem.message}", "fix": problem.fix}
 
 
-def revalidate_all(concurrency: int | None = None) -> dict:
-    """Check every active connection (bounded, under the site limiter), notice changes, send them."""
+# --- Planning a round ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Runs of one site for one task; `anchor` is the site's first run, whose answer is reused."""
+
+    run_ids: list[int]
+    anchor: int | None
+    countdown: float
+
+    def as_args(self, round_id: int) -> tuple:
+        return (round_id, self.run_ids, self.anchor)
+
+
+def site_key(base_url: str) -> str:
+    """The site a Base URL belongs to: its Application URL, path included, in one spelling."""
+    parts = urlsplit(base_url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/').lower()}"
+
+
+def start_round(chunk_size: int | None = None, spread_s: float | None = None):
+    """The round's heartbeat, every run created in bulk, and the chunks to check them in."""
+    chunk_size = chunk_size or settings.REVALIDATION_CHUNK_SIZE
+    spread_s = settings.REVALIDATION_SPREAD_MINUTES * 60 if spread_s is None else spread_s
     heartbeat = NotifierRun.objects.create(job=NotifierJob.REVALIDATION)
-    connections = list(Connection.objects.active().with_token())
-    runs = check_many(connections, trigger=Trigger.SCHEDULE, concurrency=concurrency)
-    rows, health, open_ = [], {}, {}
+    connections = Connection.objects.active().with_token().order_by("pk").only(
+        "pk", "base_url", "token_fingerprint")
+    runs = ChecklistRun.start_many(connections, trigger=Trigger.SCHEDULE, round=heartbeat)
+    by_site: dict[str, list[int]] = defaultdict(list)
     for run in runs:
-        notice, open_[run.connection_id] = transition(run.connection, run)
-        health[run.connection_id] = run.site_health()
+        by_site[site_key(run.connection.base_url)].append(run.pk)
+    chunks = []
+    for run_ids in by_site.values():
+        pieces = [run_ids[i:i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
+        for n, piece in enumerate(pieces):  # a site's chunks evenly over the spread, first now
+            chunks.append(Chunk(piece, None if n == 0 else pieces[0][0], n * spread_s / len(pieces)))
+    if not runs:
+        finish_round_if_done(heartbeat.pk)
+    return heartbeat, chunks
+
+
+# --- Checking -----------------------------------------------------------------------------------
+
+
+def _check_site(runs: list[ChecklistRun], share: SiteShare, deadline: float | None):
+    """Check one site's runs in order (no database); (outcomes, runs not reached by the deadline)."""
+    outcomes = []
+    for n, run in enumerate(runs):
+        if deadline is not None and time.monotonic() >= deadline:
+            return outcomes, runs[n:]
+        with site_limits.reporting(run.note_rate):  # a long wait for the site's limiter shows on the run
+            outcomes.append((run, *timed_checklist(run.connection, share=share)))
+    return outcomes, []
+
+
+def _share_from(anchor_id: int | None) -> SiteShare:
+    """The per-site steps the site's first run of this round decided, if it has finished."""
+    anchor = ChecklistRun.objects.filter(pk=anchor_id, state=RunState.FINISHED).first() if anchor_id else None
+    stored = anchor.steps if anchor else []
+    return SiteShare({s["key"]: result_from(s) for s in stored
+                      if s["key"] in PER_SITE_KEYS and s["status"] != StepStatus.SKIP})
+
+
+def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
+                budget_s: float | None = None) -> list[int]:
+    """Claim and check these runs of one site; the run ids left for a later task (budget spent)."""
+    runs = ChecklistRun.claim_many(run_ids)
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    outcomes, left = _check_site(runs, _share_from(anchor_id), deadline)
+    if left:  # back to the queue for the next task, which claims them afresh
+        ChecklistRun.objects.filter(pk__in=[r.pk for r in left]).update(
+            state=RunState.QUEUED, started_at=None)
+    conclude(outcomes)
+    finish_round_if_done(round_id)
+    return [r.pk for r in left]
+
+
+def conclude(outcomes) -> None:
+    """Store finished runs and their connections' state in bulk, record and send notices."""
+    runs = ChecklistRun.finish_many(outcomes)
+    rows, update = [], {}
+    for run in runs:
+        connection = run.connection
+        notice, open_ = transition(connection, run)
+        update[run.connection_id] = (run.finished_at, run.overall, run.site_health(), open_)
         if notice:
-            rows += notices.rows_for(run.connection, **notice)
-    _store_health(health, open_)
+            rows += notices.rows_for(connection, **notice)
+    _store_connections(update)
     notices.record(rows)
-    delivery = notices.deliver(HEALTH_KINDS, digest=False)
-    summary = {"checked": len(runs), "notices": len(rows), "sent": len(delivery.sent),
-               "failed": len(delivery.failed),
-               "overall": {str(o): sum(r.overall == o for r in runs) for o in OVERALL_STATUSES}}
-    heartbeat.finished_at, heartbeat.summary = timezone.now(), summary
-    heartbeat.save(update_fields=["finished_at", "summary"])
-    return summary
+    notices.deliver(HEALTH_KINDS, digest=False)  # this chunk's notices, and retries of earlier ones
 
 
-def _store_health(health: dict[int, SiteHealth], open_: dict[int, bool]) -> None:
-    """One UPDATE for all connections (CASE on the primary key)."""
-    if not health:
+def _store_connections(update: dict[int, tuple]) -> None:
+    """One UPDATE for all of them (CASE on the primary key)."""
+    if not update:
         return
-    Connection.objects.filter(pk__in=list(health)).update(
-        site_health=Case(*[When(pk=pk, then=Value(str(h))) for pk, h in health.items()]),
-        alert_open=Case(*[When(pk=pk, then=Value(o)) for pk, o in open_.items()]),
-    )
+
+    def column(index: int):
+        return Case(*[When(pk=pk, then=Value(values[index])) for pk, values in update.items()])
+
+    Connection.objects.filter(pk__in=list(update)).update(
+        last_checked_at=column(0), last_overall=column(1),
+        site_health=Case(*[When(pk=pk, then=Value(str(v[2]))) for pk, v in update.items()]),
+        alert_open=column(3))
+
+
+def finish_round_if_done(round_id: int) -> bool:
+    """Finish the heartbeat once no run of the round is left; True for the one call that does."""
+    runs = ChecklistRun.objects.filter(round_id=round_id)
+    if runs.filter(state__in=[RunState.QUEUED, RunState.RUNNING]).exists():
+        return False
+    overall = dict(runs.values_list("overall").annotate(n=Count("pk")).order_by())
+    episodes = Notice.objects.filter(kind__in=HEALTH_KINDS, episode__in=runs.values("pk"))
+    counted = episodes.aggregate(
+        notices=Count("pk"), sent=Count("pk", filter=Q(sent_at__isnull=False)),
+        failed=Count("pk", filter=Q(sent_at__isnull=True, attempts__gt=0)))
+    summary = {"checked": sum(overall.values()), **counted,
+               "overall": {str(o): overall.get(str(o), 0) for o in OVERALL_STATUSES}}
+    return bool(NotifierRun.objects.filter(pk=round_id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), summary=summary))
+
+
+def revalidate_all(concurrency: int | None = None) -> dict:
+    """A whole round in this process (the CLI): sites in threads, then one bulk conclusion."""
+    heartbeat, chunks = start_round(chunk_size=10**9, spread_s=0)
+    per_site = [ChecklistRun.claim_many(chunk.run_ids) for chunk in chunks]
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(per_site) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revalidation") as pool:
+        done = list(pool.map(lambda runs: _check_site(runs, SiteShare(), None)[0], per_site))
+    conclude([outcome for outcomes in done for outcome in outcomes])
+    finish_round_if_done(heartbeat.pk)
+    heartbeat.refresh_from_db()
+    return heartbeat.summary

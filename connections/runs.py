@@ -6,14 +6,14 @@ in this process, other processes and other hosts share one budget per site.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from django.conf import settings
 from django.db import connection as db_connection
 
 from connections.issuetrak import site_limits
-from connections.models import ChecklistRun, Connection
+from connections.models import CheckBatch, ChecklistRun, Connection
 from connections.models.run import timed_checklist
 
 
@@ -40,6 +40,24 @@ def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
         for future in as_completed(futures):
             futures[future].finish(*future.result())
     return runs
+
+
+def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, scope: str = "",
+                concurrency: int | None = None, on_finished: Callable[[ChecklistRun], None] | None = None,
+                ) -> tuple[CheckBatch, list[ChecklistRun]]:
+    """Check many connections in this process as one batch (the same batch as the list's
+    "Check all"): runs inserted and claimed in bulk, `on_finished` called as each one ends."""
+    batch, runs = CheckBatch.start(interleave_by_site(connections), trigger=trigger, by=by, scope=scope,
+                                   claim=True)
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
+        futures = {pool.submit(_reported_checklist, run): run for run in runs}
+        for future in as_completed(futures):
+            run = futures[future].finish(*future.result())
+            if on_finished:
+                on_finished(run)
+    batch.refresh_from_db()
+    return batch, runs
 
 
 def _reported_checklist(run: ChecklistRun):

@@ -1,4 +1,5 @@
-"""Django system checks: fail loudly at start-up on unusable encryption keys or rate-limit settings."""
+"""Django system checks: fail loudly at start-up on unusable encryption keys, outbound policy or
+rate-limit settings."""
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -6,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from connections import rate_store
 from connections.issuetrak import site_limits
+from connections.issuetrak.policy import OutboundPolicy
 from connections.secrets import _fernet
 
 # The tag lets a command run just this check (see `manage.py connections`); `manage.py check`,
@@ -19,6 +21,15 @@ def token_keys_usable(app_configs, **kwargs):
         _fernet()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="connections.E001")]
+    return []
+
+
+@register()
+def outbound_policy_readable(app_configs, **kwargs):
+    try:
+        OutboundPolicy.from_settings()
+    except ValueError as exc:
+        return [Error(str(exc), id="connections.E010")]
     return []
 
 

@@ -1,7 +1,7 @@
 """Connection pages: thin views that look up, call one verb, message and redirect."""
 
-from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
+from django_htmx.http import HttpResponseClientRedirect
 
-from connections import onboarding
+from connections import onboarding, test_notice
 from connections.access import (
     ONBOARDING,
     ROLES,
@@ -23,25 +24,24 @@ from connections.access import (
     primary_role,
     require_role,
     set_role,
+    sysadmin_addresses,
 )
-from connections.choices import AuditAction, Channel
+from connections.choices import AuditAction, Channel, StepStatus
 from connections.forms import AcknowledgeForm, ConnectionForm, RotateForm
-from connections.listing import ListFilters
-from connections.models import AuditEvent, Notice, RotationRefused
+from connections.listing import AuditFilters, ListFilters
+from connections.models import CheckBatch, Notice, RestoreRefused, RotationRefused
 from connections.notifier_watch import notifier_status_for
 from connections.repair.diagnosis import explain
-from connections.tasks import queue_run
+from connections.tasks import queue_batch, queue_run
 
-PAGE_SIZE = 50
 RUNS_PAGE_SIZE = 20
 
 
 def connection_list(request):
     require_role(request.user, *ROLES)
     listing = ListFilters(request.GET)
-    page = Paginator(listing.queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "connections/list.html", {
-        "page": page, "listing": listing, "show_archived": listing.archived,
+        "page": listing.page(), "listing": listing, "show_archived": listing.archived,
         "can_manage": is_sysadmin(request.user), "notifier": notifier_status_for(request),
         "can_add": can_run_checklist(request.user),
     })
@@ -53,15 +53,17 @@ def connection_add(request):
     on its onboarding checklist (a sysadmin stores the token later with "Store the token")."""
     require_role(request.user, SYSADMIN, ONBOARDING)
     sysadmin = is_sysadmin(request.user)
-    default_notify = [request.user.email] if request.user.email else []
+    default_notify = [request.user.email] if request.user.email else sysadmin_addresses()
     form = ConnectionForm(request.POST or None, default_notify=default_notify, with_token=sysadmin)
     if request.method == "POST" and form.is_valid():
         form.instance.created_by = request.user
         connection = form.save(actor=request.user)
         messages.success(request, f"Connection “{connection.label}” saved.")
+        if "and_test" in request.POST:
+            return _saved(request, _test_now(request, connection))
         if not sysadmin:
-            return redirect("connections:onboarding", public_id=connection.public_id)
-        return redirect(connection)
+            return _saved(request, reverse("connections:onboarding", args=[connection.public_id]))
+        return _saved(request, connection.get_absolute_url())
     return render(request, "connections/form.html", {"form": form, "connection": None})
 
 
@@ -79,6 +81,7 @@ def connection_detail(request, public_id):
         "notices": connection.notices.select_related("acknowledged_by")
         .filter(channel=Channel.EMAIL)[:10],
         "ack_form": AcknowledgeForm(),
+        "webhook_on": bool(settings.EXPIRY_WEBHOOK_URL),
     })
 
 
@@ -89,8 +92,23 @@ def connection_edit(request, public_id):
     if request.method == "POST" and form.is_valid():
         form.save(actor=request.user)
         messages.success(request, f"Connection “{connection.label}” updated.")
-        return redirect(connection)
+        if "and_test" in request.POST:
+            return _saved(request, _test_now(request, connection))
+        return _saved(request, connection.get_absolute_url())
     return render(request, "connections/form.html", {"form": form, "connection": connection})
+
+
+def _saved(request, url: str):
+    """After a saved form: a redirect, or for a form htmx submitted, a full-page navigation."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _test_now(request, connection) -> str:
+    """Queue a checklist run ("Save & test") and return its live page."""
+    run = queue_run(connection, by=request.user)
+    messages.info(request, "Checklist queued: the steps fill in below as the site answers.",
+                  extra_tags="run-queued")  # removed from the page once the run ends
+    return reverse("connections:run", args=[connection.public_id, run.public_id])
 
 
 def connection_archive(request, public_id):
@@ -102,15 +120,63 @@ def connection_archive(request, public_id):
     return render(request, "connections/confirm_archive.html", {"connection": connection})
 
 
+def connection_restore(request, public_id):
+    """A sysadmin brings an archived connection back (POST only; refused if its label is taken)."""
+    connection = get_connection_for(request, public_id, manage=True)
+    if request.method != "POST":
+        return redirect(connection)
+    try:
+        connection.restore(by=request.user)
+    except RestoreRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Connection “{connection.label}” restored: it is checked and "
+                                  "watched for expiry again.")
+    return redirect(connection)
+
+
 def start_run(request, public_id):
     """Queue a checklist run (POST) and show it filling in."""
     connection = get_connection_for(request, public_id, run=True, active=True)
     if request.method != "POST":
         return redirect(connection)
-    run = queue_run(connection, by=request.user)
-    messages.info(request, "Checklist queued: the steps fill in below as the site answers.",
-                  extra_tags="run-queued")  # removed from the page once the run ends
-    return redirect("connections:run", public_id=connection.public_id, run_id=run.public_id)
+    return redirect(_test_now(request, connection))
+
+
+def check_all(request):
+    """Check every connection on the (filtered) list as one batch, then watch it fill in."""
+    require_role(request.user, SYSADMIN, ONBOARDING)
+    if request.method != "POST":
+        return redirect("connections:list")
+    params = request.POST.copy()
+    params.pop("archived", None)  # archived connections are never checked
+    listing = ListFilters(params)
+    scope = listing.query_string(sort="") or "all active"
+    batch = queue_batch(listing.queryset(), by=request.user, scope=scope)
+    return redirect("connections:batch", batch_id=batch.public_id)
+
+
+def batch_detail(request, batch_id):
+    """A "Check all": a progress bar htmx polls until every run has ended."""
+    require_role(request.user, *ROLES)
+    batch = get_object_or_404(CheckBatch.objects.select_related("created_by"), public_id=batch_id)
+    failures = batch.runs.filter(overall=StepStatus.FAIL).select_related("connection")[:100]
+    context = {"batch": batch, "failures": failures}
+    if request.htmx:
+        return render(request, "connections/_batch_progress.html", context)
+    return render(request, "connections/batch.html", context)
+
+
+def send_test_notice(request, public_id):
+    """Send a test notice to the connection's recipients and webhook; say how each went."""
+    connection = get_connection_for(request, public_id, manage=True, active=True)
+    if request.method == "POST":
+        for delivery in test_notice.send(connection, by=request.user):
+            if delivery.ok:
+                messages.success(request, f"Test notice delivered to {delivery.target}.")
+            else:
+                messages.error(request, f"Test notice to {delivery.target} failed: {delivery.error}")
+    return redirect(reverse("connections:detail", args=[connection.public_id]) + "#notices")
 
 
 def run_detail(request, public_id, run_id):
@@ -174,7 +240,7 @@ def _token_page(request, connection, *, storing: bool):
             refused = exc
         else:
             messages.success(request, rotation.message())
-            return redirect(rotation.connection)
+            return _saved(request, rotation.connection.get_absolute_url())
     return render(request, "connections/rotate.html", {
         "connection": connection, "form": form, "refused": refused, "storing": storing,
         "rows": refused.results if refused else [],
@@ -185,19 +251,10 @@ def _token_page(request, connection, *, storing: bool):
 def audit_trail(request):
     """Sysadmins browse and filter the audit trail; nobody can change it."""
     require_role(request.user, SYSADMIN)
-    events = AuditEvent.objects.select_related("connection")
-    action, who, label = (request.GET.get(k, "").strip() for k in ("action", "actor", "connection"))
-    if action in AuditAction.values:
-        events = events.filter(action=action)
-    if who:
-        events = events.filter(actor_name__icontains=who)
-    if label:
-        events = events.filter(object_repr__icontains=label)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    filters = {"action": action, "actor": who, "connection": label}
+    trail = AuditFilters(request.GET)
     return render(request, "connections/audit.html", {
-        "page": page, "filters": filters, "actions": AuditAction.choices,
-        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "page": trail.page(), "filters": trail.values, "actions": AuditAction.choices,
+        "query": trail.query_string(),
     })
 
 

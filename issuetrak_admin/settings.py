@@ -5,6 +5,7 @@ production has no default for either and refuses to start without them.
 """
 
 import os
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_celery_beat",
+    "axes",
     "connections",
 ]
 # django-health-check is not an installed app: importing it (dnspython, redis.asyncio) would cost
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "issuetrak_admin.urls"
@@ -110,6 +114,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): AXES_FAILURE_LIMIT failures for one username from one address
+# lock that pair for AXES_COOLOFF_MINUTES; attempts while locked neither count nor extend it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins need no table of their own
+AXES_VERBOSE = False  # no start-up banner on every command's stderr
+# The client's address (lockout, audit, reset throttle): REMOTE_ADDR, unless TRUSTED_PROXY_COUNT
+# proxies stand in front, each appending the address it was reached from to X-Forwarded-For;
+# then the entry the outermost trusted proxy wrote, never one the client wrote itself.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "connections.client_ip.client_ip"
+# Password reset by e-mail: off (its URLs answer 404) unless PASSWORD_RESET=1; throttled when on.
+PASSWORD_RESET = env.bool("PASSWORD_RESET", default=False)
+PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env.int("PASSWORD_RESET_PER_ADDRESS_PER_HOUR", default=3)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "connections:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -184,7 +210,13 @@ EXPIRY_THRESHOLDS_DAYS = sorted(
     reverse=True,
 )
 ISSUETRAK_TIMEOUT_S = env.float("ISSUETRAK_TIMEOUT_S", default=10.0)
+# A whole checklist run (every call, groups included) ends within this many seconds.
+ISSUETRAK_CHECKLIST_BUDGET_S = env.float("ISSUETRAK_CHECKLIST_BUDGET_S", default=60.0)
 ISSUETRAK_ALLOW_HTTP = env.bool("ISSUETRAK_ALLOW_HTTP", default=False)
+# The outbound policy (connections/issuetrak/policy.py) for Issuetrak sites and the webhook:
+# CIDRs beyond public and private addresses, and ports beyond 80/443 (or "*").
+ISSUETRAK_ALLOWED_NETWORKS = env.str("ISSUETRAK_ALLOWED_NETWORKS", default="")
+ISSUETRAK_ALLOWED_PORTS = env.str("ISSUETRAK_ALLOWED_PORTS", default="")
 ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
 # The per-site rate limiter (connections.issuetrak.site_limits; README "Rate limits").
 ISSUETRAK_RATE_SHARE = env.float("ISSUETRAK_RATE_SHARE", default=0.2)
@@ -233,3 +265,10 @@ EXPIRY_WEBHOOK_URL = env.str("EXPIRY_WEBHOOK_URL", default="")
 NOTICE_CLAIM_LEASE_MINUTES = env.int("NOTICE_CLAIM_LEASE_MINUTES", default=15)
 EXPIRY_SCAN_OVERDUE_HOURS = 26
 REVALIDATION_OVERDUE_HOURS = 12
+# Re-validation fans out as Celery tasks of at most this many connections of one site; a site's
+# chunks start spread over this many minutes (under the 6-hour interval), so none bursts.
+REVALIDATION_CHUNK_SIZE = env.int("REVALIDATION_CHUNK_SIZE", default=10)
+REVALIDATION_SPREAD_MINUTES = env.float("REVALIDATION_SPREAD_MINUTES", default=300.0)
+# A chunk task starts no new check after this many seconds; what it did not reach goes back to
+# the queue as a new task, so no task nears its time limit.
+REVALIDATION_CHUNK_SECONDS = env.float("REVALIDATION_CHUNK_SECONDS", default=120.0)

@@ -20,7 +20,7 @@ async def health(request):
 urlpatterns = [
     path("favicon.ico", connection_views.favicon),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("connections.account_views")),
     path("health/", health, name="health"),
     path("metrics", metrics, name="metrics"),
     path("roles/", connection_views.roles, name="roles"),

@@ -134,3 +134,13 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def queue_without_worker():
+    """Runs queued from the page wait in the broker (no worker): the page shows them queued."""
+    from issuetrak_admin.celery import app
+
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    yield
+    app.conf.task_always_eager = eager

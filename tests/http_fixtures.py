@@ -170,6 +170,19 @@ def trickle(conn: socket.socket, stop: threading.Event, interval: float = 0.5):
         pass  # the client hung up, as it should
 
 
+def trickle_headers(conn: socket.socket, stop: threading.Event, interval: float = 1.0):
+    """Answer every request with headers sent one byte every `interval` seconds, forever."""
+    _read_request_head(conn)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Slow: " + b"z" * 100_000
+    try:
+        for byte in head:
+            if stop.wait(interval):
+                return
+            conn.sendall(bytes([byte]))
+    except OSError:
+        pass  # the client hung up, as it should
+
+
 def _read_request_head(conn: socket.socket):
     data = b""
     while b"\r\n\r\n" not in data:

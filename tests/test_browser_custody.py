@@ -49,7 +49,7 @@ def test_a_moved_site_keeps_its_token_through_rotate_with_a_new_base_url(page, s
         sign_in(page, "sam", "pw-sam")
         page.goto(reverse("connections:edit", args=[zapier.public_id]))
         page.get_by_label("Base URL").fill(new_home.site_url("healthy"))
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("alert")).to_contain_text("is bound to")
         page.get_by_role("link", name="Rotate token").click()
 

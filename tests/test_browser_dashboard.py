@@ -99,16 +99,6 @@ def test_the_run_strip_shows_recent_results_and_leads_to_each_run(page, dashboar
     expect(page.locator("#run-strip a.bar.fail")).to_have_count(1)
 
 
-@pytest.fixture
-def queue_without_worker():
-    """Runs queued from the page wait in the broker (no worker): the page shows them queued."""
-    from issuetrak_admin.celery import app
-
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
-    yield
-    app.conf.task_always_eager = eager
-
-
 def test_the_queued_flash_goes_away_when_the_run_ends(page, make_connection, simulator, sysadmin,
                                                        queue_without_worker):
     zapier = make_connection("Zapier", token="good-token", base_url=simulator.site_url("healthy"),

@@ -21,11 +21,11 @@ SCENARIOS = {
     "no-api":          [P, P, F, S, W, S, S, S, P, P, P],
     "api-disabled":    [P, P, P, F, P, S, S, S, P, P, P],
     "revoked-token":   [P, P, P, P, P, F, S, S, P, P, P],
-    "slow":            [P, F, S, S, W, S, S, S, P, P, P],
+    "slow":            [P, F, S, S, S, S, S, S, P, P, P],  # unreachable: version waits too
     "rate-limited":    [P, P, E, S, W, S, S, S, P, P, P],
     "server-error":    [P, P, E, S, W, S, S, S, P, P, P],
     "garbage":         [P, P, F, S, W, S, S, S, P, P, P],
-    "redirect-away":   [P, F, S, S, W, S, S, S, P, P, P],
+    "redirect-away":   [P, F, S, S, S, S, S, S, P, P, P],
 }
 OVERALL = {"healthy": P, "group-admin": P}
 
@@ -154,3 +154,11 @@ def test_a_self_signed_certificate_fails_reachable_and_says_so(settings):
     assert results["reachable"].status == F
     assert "self-signed" in results["reachable"].message
     assert "trusted authority" in results["reachable"].fix
+
+
+def test_the_version_step_waits_on_an_unreachable_site_like_its_siblings(simulator, settings):
+    settings.ISSUETRAK_TIMEOUT_S = 1
+    results = {r.key: r for r in run_checklist(subject_for(simulator, "slow"))}
+    assert results["version"].status == results["api_v2_enabled"].status == "skip"
+    assert results["version"].message == results["api_v2_installed"].message
+    assert "Site is reachable" in results["version"].message

@@ -211,6 +211,72 @@ def test_the_scan_query_count_does_not_grow_with_connections(
     assert len(mail.outbox) == 1
 
 
+def _many(template, count, days):
+    from connections.models import Connection
+
+    Connection.objects.bulk_create([
+        Connection(label=f"m{n}", base_url=template.base_url, token_ciphertext=template.token_ciphertext,
+                   token_fingerprint=template.token_fingerprint, token_set_at=template.token_set_at,
+                   expires_on=None if days(n) is None else TODAY + dt.timedelta(days=days(n)),
+                   recipients=[f"owner{n % 3}@example.com"])
+        for n in range(count)
+    ])
+
+
+def test_recording_inserts_a_thousand_notices_per_statement_in_one_transaction(
+    make_connection, on_day, django_assert_num_queries
+):
+    on_day(TODAY)
+    template = make_connection("c0", expires_on=TODAY + dt.timedelta(days=400))  # not due
+    _many(template, 2500, lambda n: n % 31)  # every one inside the 30-day window
+    with django_assert_num_queries(4) as queries:  # the candidates, then 3 multi-row inserts
+        rows = expiry.record_due(TODAY)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 3 and all("ON CONFLICT DO NOTHING" in sql for sql in inserts)
+    assert len(rows) == Notice.objects.count() == 2500
+    with django_assert_num_queries(4):  # the same day again: nothing new, nothing doubled
+        expiry.record_due(TODAY)
+    assert Notice.objects.count() == 2500
+
+
+def test_the_recorded_notices_are_exactly_the_due_ones(make_connection, on_day):
+    on_day(TODAY)
+    template = make_connection("c0", expires_on=TODAY + dt.timedelta(days=400))
+    _many(template, 300, lambda n: None if n % 7 == 0 else n - 20)  # expired … 279 days ahead
+    make_connection("override", expires_on=TODAY + dt.timedelta(days=60), expiry_thresholds="90,60")
+    expiry.record_due(TODAY)
+    expected = set()
+    for n in range(300):
+        days = None if n % 7 == 0 else n - 20
+        due = expiry.due_notice(None if days is None else TODAY + dt.timedelta(days=days), TODAY,
+                                [30, 14, 7, 3, 1, 0])
+        if due:
+            expected.add((f"m{n}", *due))
+    expected.add(("override", "expiring", 60))
+    got = {(n.connection.label, n.kind, n.threshold) for n in Notice.objects.select_related("connection")}
+    assert got == expected
+    first = Notice.objects.get(connection__label="m25")  # 5 days left
+    assert first.summary == "The token expires in 5 days (2027-03-06)."
+    assert first.recipients == ["owner1@example.com"] and first.channel == "email"
+
+
+def test_the_candidate_query_has_no_order_by(on_day):
+    sql = str(expiry.candidates(TODAY).query)
+    assert "ORDER BY" not in sql.upper()
+
+
+def test_digest_links_name_each_connections_rotation_page(make_connection, on_day):
+    from django.urls import reverse
+
+    on_day(TODAY)
+    first = expiring(make_connection, "First", 3)
+    second = expiring(make_connection, "Second", 5)
+    expiry.scan()
+    body = mail.outbox[0].body
+    for connection in (first, second):
+        assert reverse("connections:rotate", args=[connection.public_id]) in body
+
+
 def test_cli_as_of_dry_run_json_shows_what_is_due_next_week_and_sends_nothing(make_connection, on_day):
     on_day(TODAY)
     expiring(make_connection, "Zapier", 10)

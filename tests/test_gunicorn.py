@@ -53,9 +53,10 @@ def _wait_until_up(url, server, log_path, deadline_s=60):
     while time.monotonic() < deadline:
         assert server.poll() is None, log_path.read_text()
         try:
-            requests.get(url + "/health/", timeout=2, allow_redirects=False)
+            requests.get(url + "/health/", timeout=5, allow_redirects=False)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Refused until gunicorn listens; slow while its first worker imports on a busy machine.
             time.sleep(0.2)
     pytest.fail(f"gunicorn did not answer within {deadline_s} s:\n{log_path.read_text()}")
 

@@ -12,11 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("connections", "issuetrak_admin")
 
 # Lowest first. A module may import its own layer or a lower one, never a higher one.
-LEAVES = ("connections.choices", "connections.procedure", "connections.secrets",
-          "connections.base_url", "connections.issuetrak", "connections.checklist",
+LEAVES = ("connections.choices", "connections.procedure", "connections.secrets", "connections.client_ip",
+          "connections.text_rules", "connections.base_url", "connections.issuetrak", "connections.checklist",
           "connections.simulator", "connections.permissions")
 MODELS = ("connections.models",)
 ENTRY = ("connections.views", "connections.urls", "connections.admin", "connections.tasks",
+         "connections.account_views",
          "connections.management", "connections.context_processors", "connections.templatetags",
          "connections.health_endpoint", "connections.apps", "connections.migrations",
          "issuetrak_admin")

@@ -315,7 +315,8 @@ def test_it_searches_users_by_login_id():
 def test_it_reads_a_users_groups_and_a_group():
     routes = {
         "/api/v2/Users/3/Memberships/Groups": Reply(200, envelope([{"groupIid": 51}])),
-        "/api/v2/Groups/51": Reply(200, envelope({"iid": 51, "permissions": ["IsAdmin", "CanUseApiV2"]})),
+        "/api/v2/Groups/51": Reply(200, envelope({"iid": 51, "name": "API Administrators",
+                                                   "permissions": ["IsAdmin", "CanUseApiV2"]})),
     }
     with serve(routes) as site, IssuetrakClient(site.url, TOKEN) as client:
         groups = client.user_groups(3)
@@ -339,7 +340,9 @@ def test_it_never_lets_an_echoed_token_out(caplog):
                                             trace_id=f"t-{TOKEN}"), echo),
         "/api/v2/Users/1": Reply(500, {"traceId": TOKEN, "information": [{"message": f"key {TOKEN}"}]}, echo),
         "/api/v2/Users/2": Reply(302, headers={"Location": f"http://{TOKEN}.example/?k={TOKEN}"}),
-        "/api/v2/Users/3": Reply(200, envelope({"apiKey": TOKEN, TOKEN: [TOKEN]}), echo),
+        "/api/v2/Users/3": Reply(200, envelope({"iid": 3, "id": "x", "isActive": True, "isSysAdmin": False,
+                                                 "displayName": None, "isAgent": None,
+                                                 "apiKey": TOKEN, TOKEN: [TOKEN]}), echo),
         "/api/v2/Users/4": Reply(404, f"<html><title>no {TOKEN}</title></html>", echo),
         "/api/v2/Users/5": Reply(429, error_envelope("RateLimit", TOKEN), echo),
         "/api/v2/Users/6": Reply(302, headers={"Location": f"/api/v2/{TOKEN}?k={TOKEN}"}),
@@ -412,7 +415,7 @@ def test_it_reads_retry_after_in_seconds_or_as_a_date():
 def test_it_describes_every_outcome():
     assert [o.value for o in Outcome] == [
         "ok", "dns", "connect", "tls", "timeout", "not-installed", "disabled", "unauthorized",
-        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected",
+        "forbidden", "not-found", "rate-limited", "server-error", "bad-response", "redirected", "blocked",
     ]
     assert all(o.description for o in Outcome)
     assert Outcome.TIMEOUT.is_network_failure and not Outcome.NOT_INSTALLED.is_network_failure

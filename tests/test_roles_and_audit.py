@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from connections.choices import AuditAction
-from connections.models import AuditEvent, ChecklistRun, Notice
+from connections.models import AuditEvent, CheckBatch, ChecklistRun, Notice
 
 ANY = uuid.UUID(int=1)
 
@@ -14,6 +14,7 @@ ANY = uuid.UUID(int=1)
 def urls_for(connection, notice):
     c = connection.public_id
     run = ChecklistRun.check_now(connection)
+    batch, _runs = CheckBatch.start([connection], trigger="cli", claim=True)
     return {
         # name: (url, methods allowed per role)
         "list": reverse("connections:list"),
@@ -25,21 +26,26 @@ def urls_for(connection, notice):
         "add": reverse("connections:add"),
         "edit": reverse("connections:edit", args=[c]),
         "archive": reverse("connections:archive", args=[c]),
+        "restore": reverse("connections:restore", args=[c]),
         "rotate": reverse("connections:rotate", args=[c]),
         "store_token": reverse("connections:store_token", args=[c]),
         "fix_permissions": reverse("connections:fix_permissions", args=[c]),
         "acknowledge": reverse("connections:acknowledge", args=[c, notice.pk]),
         "check": reverse("connections:check", args=[c]),
+        "check_all": reverse("connections:check_all"),
+        "batch": reverse("connections:batch", args=[batch.public_id]),
+        "test_notice": reverse("connections:test_notice", args=[c]),
         "confirm": reverse("connections:onboarding_confirm", args=[c, "version"]),
         "audit": reverse("connections:audit"),
         "roles": reverse("roles"),
     }
 
 
-READ = {"list", "permissions", "detail", "history", "run", "onboarding"}
-RUN = {"check", "confirm"}
-MANAGE = {"add", "edit", "archive", "rotate", "store_token", "fix_permissions", "acknowledge", "audit",
-          "roles"}
+READ = {"list", "permissions", "detail", "history", "run", "onboarding", "batch"}
+RUN = {"check", "confirm", "check_all"}
+MANAGE = {"add", "edit", "archive", "restore", "rotate", "store_token", "fix_permissions", "acknowledge",
+          "audit", "roles", "test_notice"}
+POSTED = RUN | {"acknowledge", "restore", "test_notice"}
 
 
 @pytest.mark.parametrize("role", ["sysadmin", "onboarding_clerk", "viewer", "nobody"])
@@ -54,7 +60,7 @@ def test_every_view_answers_each_role_as_its_role_allows(role, client, request, 
                "viewer": READ, "nobody": set()}[role]
     client.force_login(person)
     for name, url in urls_for(zapier, notice).items():
-        method = client.post if name in RUN | {"acknowledge"} else client.get
+        method = client.post if name in POSTED else client.get
         status = method(url).status_code
         if name in allowed:
             assert status in (200, 302), f"{role} should reach {name}, got {status}"
@@ -119,5 +125,9 @@ def test_the_audit_trail_pages_keep_the_filter(sam_client):
         AuditEvent.objects.record(AuditAction.CONNECTION_EDITED, via="cli", summary=f"Change {n}")
     AuditEvent.objects.record(AuditAction.ROLE_CHANGED, via="cli", summary="Not this one")
     page = sam_client.get(reverse("connections:audit"), {"action": "connection_edited"}).content.decode()
-    assert "Page 1 of 2" in page and "Not this one" not in page
-    assert 'href="?action=connection_edited&page=2"' in page
+    assert "Change 54" in page and "Change 4<" not in page and "Not this one" not in page
+    assert 'href="?action=connection_edited&page=last"' in page
+    older = page.split('href="?action=connection_edited&after=')[1].split('"')[0]
+    page = sam_client.get(reverse("connections:audit"),
+                          {"action": "connection_edited", "after": older}).content.decode()
+    assert "Change 4<" in page and "Change 5<" not in page and "Not this one" not in page

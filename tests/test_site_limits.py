@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from django.urls import reverse
 
 from connections.issuetrak import IssuetrakClient, site_limits
 from connections.issuetrak.site_limits import LimitsRefused, MemoryStore, SiteBusy, Window
@@ -225,13 +226,18 @@ def test_a_429_backs_off_every_client_of_the_site_for_its_retry_after(scaled_sim
     assert run.rate_note == ""  # the wait is over; nothing left to say
 
 
-def test_a_wait_past_the_limit_leaves_the_run_saying_it_is_queued(simulator, settings, make_connection):
+def test_a_wait_past_the_limit_leaves_the_run_saying_it_is_queued(simulator, settings, make_connection,
+                                                                   sam_client):
     settings.ISSUETRAK_RATE_MAX_WAIT_S = 5
     url = simulator.site_url("healthy")
     site_limits.current_store().set_backoff(site_limits.site_key(url), 600)
-    run = ChecklistRun.start(make_connection(base_url=url, token=GOOD_TOKEN), trigger="cli")
+    connection = make_connection(base_url=url, token=GOOD_TOKEN)
+    run = ChecklistRun.start(connection, trigger="cli")
     run.execute()
     run.refresh_from_db()
     assert run.rate_note == "queued behind the site's rate limit, next slot in 10 min"
+    page = sam_client.get(reverse("connections:run", args=[connection.public_id, run.public_id]))
+    note = "Rate limit: queued behind the site&#x27;s rate limit, next slot in 10 min."
+    assert note in page.content.decode()
     assert run.overall != "pass"
     assert url not in simulator.rate_stats()["sites"]  # nothing was sent

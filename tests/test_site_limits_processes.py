@@ -78,5 +78,5 @@ def test_two_processes_checking_one_site_stay_within_the_share(store, site, tmp_
     assert {d["overall"] for d in documents} <= {"pass", "warn"}, outputs[0][1][-2000:]
     stats = sim.rate_stats()["sites"][url]
     assert stats["refused"] == 0
-    assert stats["requests"] >= 2 * CONNECTIONS * 4
+    assert stats["requests"] >= 2 * CONNECTIONS * 2  # at least two calls per run reached the site
     assert sim.windows_over(SHARE) == []

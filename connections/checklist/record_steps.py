@@ -54,6 +54,9 @@ def check_version(run: SiteRun, step: Step) -> StepResult:
 def _version_unrecorded(run: SiteRun, step: Step) -> StepResult:
     if run.ok("api_v2_installed"):
         return step.passed("At least 14.9 (API v2 answers) — confirm the exact version.")
+    if run.blocker(("api_v2_installed",)) != "api_v2_installed":
+        # The site did not answer at all: like its sibling steps, wait on it (skip, not warn).
+        return run.waiting_on(step, "api_v2_installed")
     return step.warned("Version unknown: no version recorded and API v2 did not answer.")
 
 

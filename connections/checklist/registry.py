@@ -8,8 +8,10 @@ step it waits on. Checklist, re-validation ("site steps") and onboarding look st
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.utils import timezone
 
 from connections import procedure
@@ -44,6 +46,9 @@ STEPS: tuple[Step, ...] = (
 BY_KEY = {step.key: step for step in STEPS}
 STEP_KEYS = tuple(BY_KEY)
 SITE_STEP_KEYS = tuple(step.key for step in STEPS if step.site)
+# Decided by the site alone (one GET /Authenticate/test), whatever the token: a re-validation
+# round decides them once per site and shares them (see SiteShare).
+PER_SITE_KEYS = ("reachable", "api_v2_installed", "api_v2_enabled")
 
 
 def step_for(key: str) -> Step:
@@ -58,13 +63,32 @@ def result_from(stored: dict) -> StepResult:
     return result.with_details(**stored["details"]) if stored.get("details") else result
 
 
+class SiteShare:
+    """What one site answered in a re-validation round, shared by every connection on it.
+
+    `site_results`: the per-site steps as first decided (no token in them). `reads`: user and
+    group reads, reused only by tokens that may read administration data themselves.
+    """
+
+    def __init__(self, site_results: dict[str, StepResult] | None = None):
+        self.site_results: dict[str, StepResult] = dict(site_results or {})
+        self.reads: dict[tuple, ApiResult] = {}
+
+    def __repr__(self) -> str:
+        return f"<SiteShare {sorted(self.site_results)} reads={len(self.reads)}>"
+
+
 class SiteRun:
     """State shared by the steps of one run: the client, what the site answered, results."""
 
-    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date):
+    def __init__(self, subject: Subject, client: IssuetrakClient, today: dt.date, budget_s: float,
+                 share: SiteShare | None = None):
         self.subject = subject
         self.client = client
         self.today = today
+        self.budget_s = budget_s
+        self.ends_by = time.monotonic() + budget_s
+        self.share = share
         self.results: dict[str, StepResult] = {}
         self.waiting: dict[str, str] = {}  # skipped step → the failed step at the root
         self.auth: ApiResult | None = None
@@ -76,12 +100,62 @@ class SiteRun:
         result = self.results.get(key)
         return result is not None and result.status.ok
 
+    def site_answer(self) -> ApiResult:
+        """GET /Authenticate/test, asked once per run (the per-site steps all judge it)."""
+        if self.auth is None:
+            self.auth = self.client.authenticate_test()
+        return self.auth
+
+    def read(self, name: str, *args) -> ApiResult:
+        """A user or group read (`IssuetrakClient.<name>(*args)`), reused within a round.
+
+        Only a token the site let read System/Settings (administration data) uses or fills the
+        round's cache: a token that may not read users still gets its own 403.
+        """
+        cacheable = self.share is not None and self.settings_read is not None and self.settings_read.ok
+        key = (name, *args)
+        if cacheable and key in self.share.reads:
+            return self.share.reads[key]
+        result = getattr(self.client, name)(*args)
+        if cacheable and result.ok:
+            self.share.reads[key] = result
+        return result
+
     def blocker(self, needs: tuple[str, ...]) -> str | None:
         """The root step that keeps these from being decided, or None when all passed."""
         for key in needs:
             if not self.ok(key):
                 return self.waiting.get(key, key)
         return None
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.ends_by
+
+    def budget_spent(self, step: Step) -> StepResult:
+        """`step` could not be (fully) checked: the run's time budget ran out."""
+        return step.errored(
+            f"Not checked: the checklist's time budget ({self.budget_s:g} s) ran out.",
+            "The site answers too slowly for a whole checklist: check it is not overloaded, then "
+            "run the checklist again (ISSUETRAK_CHECKLIST_BUDGET_S sets the budget).")
+
+    def decide(self, step: Step) -> StepResult:
+        """The step's result: out of budget, waiting on a failed need, shared with the round, or checked.
+
+        A site step cut short by the budget says so.
+        """
+        if step.site and self.out_of_time():
+            return self.budget_spent(step)
+        blocker = self.blocker(step.needs)
+        if blocker:
+            return self.waiting_on(step, blocker)
+        if self.share is not None and step.key in self.share.site_results:
+            return self.share.site_results[step.key]
+        result = step.check(self, step)
+        if step.site and not result.status.ok and self.out_of_time():
+            return self.budget_spent(step)
+        if self.share is not None and step.key in PER_SITE_KEYS:
+            self.share.site_results[step.key] = result
+        return result
 
     def waiting_on(self, step: Step, key: str) -> StepResult:
         """`step` is skipped until the step `key` (or the root it waits on) passes."""
@@ -96,19 +170,29 @@ def run_checklist(
     on_step: Callable[[StepResult], None] | None = None,
     today: dt.date | None = None,
     client: IssuetrakClient | None = None,
+    budget_s: float | None = None,
+    share: SiteShare | None = None,
 ) -> list[StepResult]:
-    """Run every step in order; `on_step` is called as each finishes (for live progress)."""
+    """Run every step in order; `on_step` is called as each finishes (for live progress).
+
+    The whole run ends within `budget_s` (ISSUETRAK_CHECKLIST_BUDGET_S): each call's deadline is
+    the sooner of its timeout and the budget's end, and once the budget is spent the remaining
+    site steps end as errors saying so. With a `share`, the per-site steps and admin reads are
+    taken from (or given to) the round.
+    """
     own_client = client is None
     client = client or IssuetrakClient(subject.base_url, subject.token)
-    run = SiteRun(subject, client, today or timezone.localdate())
+    budget_s = settings.ISSUETRAK_CHECKLIST_BUDGET_S if budget_s is None else budget_s
+    run = SiteRun(subject, client, today or timezone.localdate(), float(budget_s), share)
+    saved_end, client.ends_by = client.ends_by, run.ends_by
     try:
         for step in STEPS:
-            blocker = run.blocker(step.needs)
-            result = run.waiting_on(step, blocker) if blocker else step.check(run, step)
+            result = run.decide(step)
             run.results[step.key] = result
             if on_step:
                 on_step(result)
     finally:
+        client.ends_by = saved_end
         if own_client:
             client.close()
     return list(run.results.values())

@@ -6,6 +6,7 @@ are the steps re-validation sums up as a connection's site health.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -34,6 +35,9 @@ FIX_ADMIN = (
 )
 FIX_INSTALL = f"{procedure.INSTALL_API_V2} Issuetrak cloud sites always have it, so check the Base URL."
 
+# The admin step reads at most this many of the token user's groups (one call each).
+MAX_GROUPS_READ = 20
+
 REACH_FAILURES = {
     Outcome.DNS: "The host name does not resolve from this server. Check the Base URL against "
                  f"the Application URL ({procedure.DEFAULTS_MENU}) and this server's DNS.",
@@ -45,6 +49,9 @@ REACH_FAILURES = {
                      "site too slow for this check is too slow for Zapier as well.",
     Outcome.REDIRECTED: "The site sends requests to another address. Use the Application URL "
                         f"exactly as {procedure.DEFAULTS_MENU} shows it.",
+    Outcome.BLOCKED: "Nothing was sent. If the site really lives at that address, whoever runs "
+                     "this server lists its network in ISSUETRAK_ALLOWED_NETWORKS (or its port in "
+                     "ISSUETRAK_ALLOWED_PORTS); otherwise correct the Base URL.",
 }
 
 
@@ -79,14 +86,14 @@ def check_base_url(run: SiteRun, step: Step) -> StepResult:
 
 
 def check_reachable(run: SiteRun, step: Step) -> StepResult:
-    run.auth = run.client.authenticate_test()
+    run.site_answer()
     if run.auth.outcome in REACH_FAILURES:
         return step.failed(run.auth.message, REACH_FAILURES[run.auth.outcome])
     return step.passed(f"The site answered in {run.auth.elapsed_ms} ms.")
 
 
 def check_api_v2_installed(run: SiteRun, step: Step) -> StepResult:
-    outcome = run.auth.outcome
+    outcome = run.site_answer().outcome
     if outcome == Outcome.NOT_INSTALLED:
         return step.failed("Nothing answers under /api/v2: the web server's own 404 page came back.")
     if outcome == Outcome.BAD_RESPONSE:
@@ -99,7 +106,7 @@ def check_api_v2_installed(run: SiteRun, step: Step) -> StepResult:
 
 
 def check_api_v2_enabled(run: SiteRun, step: Step) -> StepResult:
-    if run.auth.outcome == Outcome.DISABLED:
+    if run.site_answer().outcome == Outcome.DISABLED:
         return step.failed("API v2 is installed but switched off for this site.")
     return step.passed("API v2 is switched on.")
 
@@ -127,20 +134,17 @@ def check_token_user(run: SiteRun, step: Step) -> StepResult:
     login_id = run.subject.token_user
     if not login_id:
         return step.warned("No token user recorded.")
-    found = run.client.search_users(login_id)
+    found = run.read("search_users", login_id)
     if found.outcome == Outcome.FORBIDDEN:
         run.users_forbidden = True
         return step.warned(f"Could not look up “{login_id}”: the token may not read users (403), "
                            "so its user is no administrator.", FIX_ADMIN.format(user=login_id))
     if not found.ok:
         return unexpected(step, found)
-    match = _exact_user(found.values, login_id)
-    if match is None:
+    # Users/Search answers whole User records (isActive, isSysAdmin): no GET /Users/{iid} needed.
+    run.user = _exact_user(found.values, login_id)
+    if run.user is None:
         return step.failed(f"No Issuetrak user has the User ID “{login_id}”.")
-    user = run.client.get_user(match["iid"])
-    if not user.ok:
-        return unexpected(step, user)
-    run.user = user.values
     read = {"user": user_facts(run.user)}
     if not run.user.get("isActive", False):
         return step.failed(f"User “{login_id}” is inactive in Issuetrak.",
@@ -180,22 +184,31 @@ def _admin_from_groups(run: SiteRun, step: Step, login_id: str) -> StepResult:
     read = {"user": user_facts(run.user), "groups": []}
     if run.user.get("isSysAdmin"):
         return step.passed(f"“{login_id}” is a Sys Admin.").with_details(**read)
-    memberships = run.client.user_groups(run.user["iid"])
+    memberships = run.read("user_groups", run.user["iid"])
     if not memberships.ok:
         return unexpected(step, memberships)
-    for membership in memberships.values or []:
-        group = run.client.get_group(membership["groupIid"])
+    # One call per group: a user in a hundred groups must not hold up the run (or the site).
+    held = memberships.values
+    for membership in held[:MAX_GROUPS_READ]:
+        group = run.read("get_group", membership["groupIid"])
         if not group.ok:
             return unexpected(step, group)
-        read["groups"].append({"iid": group.values.get("iid", membership["groupIid"]),
-                               "name": group.values.get("name", ""),
-                               "permissions": list(group.values.get("permissions") or [])})
-    return _judge_admin(step, login_id, read).with_details(**read)
+        read["groups"].append({"iid": group.values["iid"], "name": group.values["name"],
+                               "permissions": list(group.values["permissions"])})
+    result = _judge_admin(step, login_id, read, len(held))
+    if len(held) > MAX_GROUPS_READ and result.status != StepStatus.WARN:
+        result = replace(result, message=f"{result.message} (Read the first {MAX_GROUPS_READ} of "
+                                         f"{len(held)} groups.)")
+    return result.with_details(**read, groups_held=len(held))
 
 
-def _judge_admin(step: Step, login_id: str, read: dict) -> StepResult:
+def _judge_admin(step: Step, login_id: str, read: dict, held: int = 0) -> StepResult:
     permissions = {p for group in read["groups"] for p in group["permissions"]}
     who = f"“{login_id}”"
+    if held > len(read["groups"]) and "IsAdmin" not in permissions:
+        return step.warned(f"No group among the first {MAX_GROUPS_READ} of {held} groups gives "
+                           f"{who} “Can access and maintain Administration functions”; the other "
+                           f"{held - len(read['groups'])} were not read.", FIX_ADMIN.format(user=who))
     if "IsAdmin" in permissions and "IsReadOnlyAdmin" in permissions:
         return step.failed(f"A group gives {who} “Allowed Read Only access to Administration "
                            "information”, which overrides “Can access and maintain Administration "

@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     SERVER_ERROR = "server-error"
     BAD_RESPONSE = "bad-response"
     REDIRECTED = "redirected"
+    BLOCKED = "blocked"
 
     @property
     def description(self) -> str:
@@ -63,8 +64,9 @@ _DESCRIPTIONS = {
     Outcome.SERVER_ERROR: "The site had an internal error.",
     Outcome.BAD_RESPONSE: "The answer was not the API's JSON (a web page, garbage, or too large).",
     Outcome.REDIRECTED: "The site redirects to another host or to plain http, which is not followed.",
+    Outcome.BLOCKED: "This server's outbound policy does not connect to that address or port.",
 }
-_NETWORK_FAILURES = frozenset({Outcome.DNS, Outcome.CONNECT, Outcome.TLS, Outcome.TIMEOUT})
+_NETWORK_FAILURES = frozenset({Outcome.DNS, Outcome.CONNECT, Outcome.TLS, Outcome.TIMEOUT, Outcome.BLOCKED})
 
 
 @dataclass(frozen=True)

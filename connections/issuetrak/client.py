@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.conf import settings
 
-from connections.issuetrak import site_limits
+from connections.issuetrak import shapes, site_limits
 from connections.issuetrak.answers import (
     _TRACE_ID_LIMIT,
     ApiResult,
@@ -148,6 +148,15 @@ def _paging(page: int, page_size: int) -> dict[str, int]:
     return {"PageNumber": page, "PageSize": page_size}
 
 
+def _checked(result: ApiResult, shape: Any) -> ApiResult:
+    """A successful result whose values break the documented shape, as a bad-response."""
+    found = shapes.problem(result.values, shape) if result.ok and shape is not None else None
+    if found is None:
+        return result
+    message = f"{result.status}: the answer is not what the API documents ({found})"
+    return replace(result, outcome=Outcome.BAD_RESPONSE, values=None, paging=None, message=message)
+
+
 # --- The client -----------------------------------------------------------------------------------
 
 
@@ -175,6 +184,8 @@ class IssuetrakClient:
             timeout = _setting("ISSUETRAK_TIMEOUT_S", DEFAULT_TIMEOUT_S)
         self.timeout = float(timeout)
         self.max_bytes = max_bytes
+        # A monotonic time no call may run past (a checklist's budget); None: the timeout only.
+        self.ends_by: float | None = None
         header = _header_value(token)
         self._redactor = _Redactor(token, header)
         self._session = requests.Session()
@@ -205,7 +216,7 @@ class IssuetrakClient:
 
     def system_settings(self) -> ApiResult:
         """GET /System/Settings: an authenticated read any API user may make."""
-        return self._call("GET", "System/Settings")
+        return self._call("GET", "System/Settings", shape=shapes.ANY_OBJECT)
 
     def search_users(self, login_id: str) -> ApiResult:
         """POST /Users/Search for one login ID (the User ID shown in Issuetrak); values is a list."""
@@ -214,41 +225,42 @@ class IssuetrakClient:
             "pageNumber": 1,
             "pageSize": SEARCH_PAGE_SIZE,
         }
-        return self._call("POST", "Users/Search", body=body)
+        return self._call("POST", "Users/Search", body=body, shape=shapes.USER_REFS)
 
     def get_user(self, iid: int) -> ApiResult:
         """GET /Users/{iid}: values holds isSysAdmin, isActive, …"""
-        return self._call("GET", f"Users/{_iid(iid)}")
+        return self._call("GET", f"Users/{_iid(iid)}", shape=shapes.USER)
 
     def user_groups(self, iid: int, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
         """GET /Users/{iid}/Memberships/Groups: values is [{"groupIid": n}, …]."""
-        return self._call("GET", f"Users/{_iid(iid)}/Memberships/Groups", params=_paging(page, page_size))
+        return self._call("GET", f"Users/{_iid(iid)}/Memberships/Groups", params=_paging(page, page_size),
+                          shape=shapes.MEMBERSHIPS)
 
     def get_group(self, iid: int) -> ApiResult:
         """GET /Groups/{iid}: values["permissions"] lists the group's permissions."""
-        return self._call("GET", f"Groups/{_iid(iid)}")
+        return self._call("GET", f"Groups/{_iid(iid)}", shape=shapes.GROUP)
 
     def list_users(self, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
         """GET /Users, one page; paging holds page, itemTotal, pageCount."""
-        return self._call("GET", "Users", params=_paging(page, page_size))
+        return self._call("GET", "Users", params=_paging(page, page_size), shape=shapes.USER_REFS)
 
     def list_groups(self, page: int = 1, page_size: int = MAX_PAGE_SIZE) -> ApiResult:
         """GET /Groups, one page; paging holds page, itemTotal, pageCount."""
-        return self._call("GET", "Groups", params=_paging(page, page_size))
+        return self._call("GET", "Groups", params=_paging(page, page_size), shape=shapes.GROUP_REFS)
 
     # --- The writes a permission repair makes (an admin token; see connections.permission_repair) ---
 
     def create_group(self, body: dict) -> ApiResult:
         """POST /Groups (CreateGroup): values is the new Group."""
-        return self._call("POST", "Groups", body=body)
+        return self._call("POST", "Groups", body=body, shape=shapes.GROUP)
 
     def update_group(self, iid: int, body: dict) -> ApiResult:
         """PUT /Groups/{iid} (UpdateGroup): the body replaces the group, so send a merged state."""
-        return self._call("PUT", f"Groups/{_iid(iid)}", body=body)
+        return self._call("PUT", f"Groups/{_iid(iid)}", body=body, shape=shapes.GROUP)
 
     def update_user(self, iid: int, body: dict) -> ApiResult:
         """PUT /Users/{iid} (UpdateUser): the body replaces the user, so send a merged state."""
-        return self._call("PUT", f"Users/{_iid(iid)}", body=body)
+        return self._call("PUT", f"Users/{_iid(iid)}", body=body, shape=shapes.USER)
 
     def add_membership(self, user_iid: int, group_iids: list[int]) -> ApiResult:
         """POST /Users/{iid}/Memberships/Groups with [{groupIid}, …]."""
@@ -262,14 +274,23 @@ class IssuetrakClient:
 
     # --- All outbound HTTP goes through here ---
 
-    def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None) -> ApiResult:
+    def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+              shape: Any = None) -> ApiResult:
         """One API call: a slot in the site's rate limits, then one deadline for the exchange
-        (redirects and body included); a short 429 is retried once, after the shared back-off."""
+        (redirects and body included); a short 429 is retried once, after the shared back-off.
+
+        `shape` is what `values` must look like on success (see `shapes`); anything else is
+        a bad-response result.
+        """
         started = time.monotonic()
-        result = self._attempt(method, path, params, body)
+        result, budget_cut = self._attempt(method, path, params, body)
         if self._may_retry(result):
             logger.debug("issuetrak %s /api/v2/%s: 429, retrying in %g s", method, path, result.retry_after)
-            result = self._attempt(method, path, params, body)  # acquire waits out the back-off
+            result, budget_cut = self._attempt(method, path, params, body)  # acquire waits out the back-off
+        result = _checked(result, shape)
+        if budget_cut and result.outcome is Outcome.TIMEOUT:
+            host = urlsplit(self.base_url).hostname
+            result = replace(result, message=f"the time budget ran out while waiting for {host}")
         elapsed_ms = round((time.monotonic() - started) * 1000)
         result = replace(self._redactor.result(result), elapsed_ms=elapsed_ms, url_path=f"/api/v2/{path}")
         self._log(method, result)
@@ -280,21 +301,25 @@ class IssuetrakClient:
         wait = result.retry_after
         return result.outcome is Outcome.RATE_LIMITED and wait is not None and wait <= RETRY_AFTER_MAX_SLEEP_S
 
-    def _attempt(self, method: str, path: str, params: dict | None, body: Any) -> ApiResult:
+    def _attempt(self, method: str, path: str, params: dict | None, body: Any) -> tuple[ApiResult, bool]:
+        """The result, and whether the checklist's budget (`ends_by`) cut the exchange's deadline."""
         try:
-            site_limits.acquire(self.site, write=site_limits.is_write(method))
+            site_limits.acquire(self.site, write=site_limits.is_write(method), until=self.ends_by)
         except site_limits.SiteBusy as busy:
             # Nothing was sent: our share of the site's budget is spent for longer than we wait.
-            return ApiResult(Outcome.RATE_LIMITED, retry_after=math.ceil(busy.wait), message=str(busy))
+            return ApiResult(Outcome.RATE_LIMITED, retry_after=math.ceil(busy.wait), message=str(busy)), False
+        deadline = time.monotonic() + self.timeout
+        budget_cut = self.ends_by is not None and self.ends_by < deadline
+        deadline = self.ends_by if budget_cut else deadline
         try:
             url = f"{self.base_url}/api/v2/{path}"
-            answer = self._transport.exchange(method, url, params=params, body=body)
+            answer = self._transport.exchange(method, url, params=params, body=body, deadline=deadline)
         except _Failure as failure:
-            return failure.result
+            return failure.result, budget_cut
         result = _interpret(answer, path)
         if result.outcome is Outcome.RATE_LIMITED:
             site_limits.backoff(self.site, result.retry_after or NO_RETRY_AFTER_BACKOFF_S)
-        return result
+        return result, budget_cut
 
     def _log(self, method: str, result: ApiResult) -> None:
         # Path only (never the query), no body, no token; the message is already redacted.

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from connections import text_rules
 from connections.procedure import DEFAULTS_MENU
 
 MAX_URL_LENGTH = 500
@@ -37,6 +38,8 @@ def normalize_base_url(value: str | None) -> str:
         raise InputRefused("Enter the site's Application URL.", code="required")
     if len(raw) > MAX_URL_LENGTH:
         raise InputRefused(f"A URL this long (over {MAX_URL_LENGTH}) is not an Application URL.")
+    if unsafe := text_rules.refusal(raw, "Base URL"):
+        raise InputRefused(unsafe)
     parts = urlsplit(raw)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise InputRefused("Enter a full http(s) address such as https://support.example.com/issuetrak.")

@@ -349,15 +349,17 @@ def _report(note: str) -> None:
 # --- The API --------------------------------------------------------------------------------------
 
 
-def acquire(site: str, *, write: bool = False, max_wait: float | None = None,
+def acquire(site: str, *, write: bool = False, max_wait: float | None = None, until: float | None = None,
             sleep: Callable[[float], None] = time.sleep) -> float:
     """Wait for a slot in every window of `site` and take it; returns the seconds waited.
 
     Raises SiteBusy (nothing taken) when the next slot is further away than `max_wait`
-    (default ISSUETRAK_RATE_MAX_WAIT_S) from the start of the call.
+    (default ISSUETRAK_RATE_MAX_WAIT_S) from the start of the call, or past `until` (monotonic).
     """
     if max_wait is None:
         max_wait = float(_setting("ISSUETRAK_RATE_MAX_WAIT_S", DEFAULT_MAX_WAIT_S))
+    if until is not None:
+        max_wait = max(0.0, min(max_wait, until - time.monotonic()))
     windows = budget(site)
     store = current_store()
     waited, noted = 0.0, False

@@ -21,6 +21,8 @@ import requests
 import urllib3.exceptions
 
 from connections.issuetrak.answers import ApiResult, Outcome, _Answer
+from connections.issuetrak.deadline import Deadline
+from connections.issuetrak.policy import CheckedAdapter, OutboundPolicy, PolicyRefused
 
 logger = logging.getLogger("connections.issuetrak")
 
@@ -202,6 +204,7 @@ class Transport:
 
     `holds_secret` says whether a redirect address repeats a secret (the client's token), in
     which case it is not followed. With `follow_redirects` off, a redirect is the answer.
+    Every connection, redirect targets included, obeys `policy` (by default the settings').
     """
 
     session: requests.Session
@@ -210,6 +213,14 @@ class Transport:
     verify: bool | str = True
     follow_redirects: bool = True
     holds_secret: Callable[[str], bool] = _never
+    policy: OutboundPolicy | None = None
+
+    def __post_init__(self) -> None:
+        # One adapter: its connections go only to checked addresses, and register their sockets
+        # with the exchange's deadline (so connect, TLS and headers are bounded too).
+        adapter = CheckedAdapter(self.policy or OutboundPolicy.from_settings())
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def deadline(self) -> float:
         """The monotonic time by which an exchange started now must be over."""
@@ -221,6 +232,23 @@ class Transport:
     ) -> _Answer:
         """Send, following at most MAX_REDIRECTS same-host redirects, and read the answer."""
         deadline = self.deadline() if deadline is None else deadline
+        with Deadline(deadline) as watchdog:
+            try:
+                answer = self._exchange(method, url, params, body, deadline)
+            except _Failure as failure:
+                if watchdog.expired:  # the watchdog shut the socket: say why, not "closed"
+                    raise self._timed_out(url, failure.result.status) from None
+                raise
+        if watchdog.expired:  # cut short at the deadline: the body may be incomplete
+            raise self._timed_out(url, answer.status)
+        return answer
+
+    def _timed_out(self, url: str, status: int | None) -> _Failure:
+        host = urlsplit(url).hostname or "the site"
+        message = f"{host} timed out: no complete answer within {self.timeout:g} s"
+        return _Failure(Outcome.TIMEOUT, message, status)
+
+    def _exchange(self, method: str, url: str, params: dict | None, body: Any, deadline: float) -> _Answer:
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send(method, url, params, body, deadline)
             location = response.headers.get("Location")
@@ -260,6 +288,8 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise _network_failure(exc, host, self.timeout) from None
+        except PolicyRefused as exc:  # raised before the socket is opened: nothing was sent
+            raise _Failure(Outcome.BLOCKED, str(exc)) from None
 
     def _read(self, response: requests.Response, deadline: float) -> _Answer:
         try:

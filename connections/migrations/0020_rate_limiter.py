@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connections', '0012_permissions_repaired_audit'),
+        ('connections', '0024_audit_actions_after_merge'),
     ]
 
     operations = [

@@ -17,10 +17,12 @@ from connections.choices import (  # noqa: F401 - re-exported for callers and te
     Trigger,
 )
 from connections.models.audit import AuditEvent, OnboardingConfirmation
+from connections.models.batch import CheckBatch
 from connections.models.connection import (
     Connection,
     ConnectionQuerySet,
     OriginChangeRefused,
+    RestoreRefused,
     RotatedMeanwhile,
     Rotation,
     RotationRefused,
@@ -32,6 +34,7 @@ from connections.models.run import ChecklistRun
 
 __all__ = [
     "AuditEvent",
+    "CheckBatch",
     "ChecklistRun",
     "Connection",
     "ConnectionQuerySet",
@@ -41,6 +44,7 @@ __all__ = [
     "OriginChangeRefused",
     "RateCall",
     "RateSite",
+    "RestoreRefused",
     "RotatedMeanwhile",
     "Rotation",
     "RotationRefused",

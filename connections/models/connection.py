@@ -10,8 +10,9 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models.functions import Lower
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -25,8 +26,8 @@ from connections.models.audit import AuditEvent
 from connections.models.rotation import Candidate, RotatedMeanwhile, Rotation, RotationRefused
 from connections.models.run import ChecklistRun
 
-__all__ = ["Connection", "ConnectionQuerySet", "OriginChangeRefused", "Rotation", "RotationRefused",
-           "RotatedMeanwhile", "TokenHistory"]
+__all__ = ["Connection", "ConnectionQuerySet", "OriginChangeRefused", "RestoreRefused", "Rotation",
+           "RotationRefused", "RotatedMeanwhile", "TokenHistory"]
 
 ARCHIVED_REFUSAL = ("“{label}” is archived: it cannot be edited, rotated or checked. "
                     "A sysadmin can restore it first.")
@@ -35,8 +36,25 @@ SAME_TOKEN_REFUSAL = (
     "that one (to change only the path of the Base URL, use Edit).")
 
 
+def thresholds_of(override: str) -> list[int]:
+    """Days before expiry to warn, largest first: the "60,30,14,7" override, else the settings."""
+    if override:
+        return sorted({int(d) for d in override.split(",")}, reverse=True)
+    return list(settings.EXPIRY_THRESHOLDS_DAYS)
+
+
 class OriginChangeRefused(ValueError):
     """A save would send the stored token to another site without the checked rotation."""
+
+
+class RestoreRefused(ValueError):
+    """An archived connection cannot come back as it is (its label is taken, or it is not archived)."""
+
+
+# Sort keys the list pages walk with keyset pagination: never NULL, so one index serves both
+# directions. "Never expires" sorts after every date; "never checked" before every check.
+NEVER_EXPIRES = dt.date(9999, 12, 31)
+NEVER_CHECKED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class ConnectionQuerySet(models.QuerySet):
@@ -93,6 +111,20 @@ class Connection(models.Model):
         related_name="+",
         editable=False,
     )
+    # Kept current by the database itself (stored generated columns), whichever code path
+    # writes expires_on / last_overall / last_checked_at: the list sorts and pages on these.
+    expires_key = models.GeneratedField(
+        expression=Coalesce(F("expires_on"), Value(NEVER_EXPIRES)),
+        output_field=models.DateField(), db_persist=True)
+    health_rank = models.GeneratedField(  # worst first: fail, warn, pass, never checked
+        expression=Case(When(last_overall=StepStatus.FAIL, then=Value(0)),
+                        When(last_overall=StepStatus.WARN, then=Value(1)),
+                        When(last_overall=StepStatus.PASS, then=Value(2)),
+                        default=Value(3)),
+        output_field=models.SmallIntegerField(), db_persist=True)
+    checked_key = models.GeneratedField(
+        expression=Coalesce(F("last_checked_at"), Value(NEVER_CHECKED)),
+        output_field=models.DateTimeField(), db_persist=True)
 
     objects = ConnectionQuerySet.as_manager()
 
@@ -105,6 +137,13 @@ class Connection(models.Model):
                 name="connection_unique_active_label",
                 violation_error_message="A connection with this label already exists.",
             )
+        ]
+        indexes = [  # one per list sort: (key, lower(label), id) walks either direction
+            models.Index(Lower("label"), F("id"), name="connection_sort_label"),
+            models.Index(F("expires_key"), Lower("label"), F("id"), name="connection_sort_expires"),
+            models.Index(F("health_rank"), Lower("label"), F("id"), name="connection_sort_health"),
+            models.Index(F("checked_key"), Lower("label"), F("id"), name="connection_sort_checked"),
+            models.Index(fields=["created_at"], name="connection_created"),  # notifier status
         ]
 
     def __str__(self):
@@ -244,9 +283,7 @@ class Connection(models.Model):
     @property
     def thresholds(self) -> list[int]:
         """Days before expiry to warn, largest first (the override, else the settings)."""
-        if self.expiry_thresholds:
-            return sorted({int(d) for d in self.expiry_thresholds.split(",")}, reverse=True)
-        return list(settings.EXPIRY_THRESHOLDS_DAYS)
+        return thresholds_of(self.expiry_thresholds)
 
     def days_left(self, today=None) -> int | None:
         if self.expires_on is None:
@@ -275,6 +312,24 @@ class Connection(models.Model):
         self.save(update_fields=["archived_at", "archived_by", "updated_at"])
         AuditEvent.objects.record(AuditAction.CONNECTION_ARCHIVED, actor=by, via=via, connection=self,
                                   summary=f"Archived “{self.label}”")
+
+    def restore(self, by=None, via: str = "") -> None:
+        """Bring an archived connection back; refused (RestoreRefused) when its label is taken."""
+        if not self.is_archived:
+            raise RestoreRefused(f"“{self.label}” is not archived.")
+        clash = (f"“{self.label}” cannot be restored: another connection already uses that label. "
+                 "Rename or archive that one first.")
+        if Connection.objects.with_label(self.label).exists():
+            raise RestoreRefused(clash)
+        try:
+            with transaction.atomic():  # the unique constraint settles a race with an Add
+                self.archived_at, self.archived_by = None, None
+                self.save(update_fields=["archived_at", "archived_by", "updated_at"])
+                AuditEvent.objects.record(AuditAction.CONNECTION_RESTORED, actor=by, via=via,
+                                          connection=self, summary=f"Restored “{self.label}”")
+        except IntegrityError:
+            self.refresh_from_db(fields=["archived_at", "archived_by"])
+            raise RestoreRefused(clash) from None
 
     @property
     def is_archived(self) -> bool:

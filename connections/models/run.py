@@ -30,6 +30,8 @@ from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
 
+BULK_BATCH = 500  # rows per bulk INSERT/UPDATE statement
+
 
 class ChecklistRun(models.Model):
     """One run of the setup checklist against a connection's site, written before it starts."""
@@ -41,6 +43,8 @@ class ChecklistRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    batch = models.ForeignKey("connections.CheckBatch", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="runs")
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
@@ -48,6 +52,9 @@ class ChecklistRun(models.Model):
     # What the site's rate limit is doing to this run ("queued behind …", a 429 back-off); blank: nothing.
     rate_note = models.CharField(max_length=200, blank=True)
     token_fingerprint = models.CharField(max_length=8)
+    # The re-validation round (its heartbeat row) this run belongs to; None outside rounds.
+    round = models.ForeignKey("connections.NotifierRun", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="runs")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -88,6 +95,54 @@ class ChecklistRun(models.Model):
         return run
 
     @classmethod
+    def start_many(cls, connections, *, trigger: str, by=None, round=None) -> list[ChecklistRun]:
+        """Queued runs for many connections: one bulk insert, and one batch of audit events."""
+        runs = [cls(connection=c, trigger=trigger, started_by=by, round=round,
+                    token_fingerprint=c.token_fingerprint) for c in connections]
+        cls.objects.bulk_create(runs, batch_size=BULK_BATCH)
+        if trigger != Trigger.SCHEDULE and runs:
+            label = runs[0].get_trigger_display().lower()
+            AuditEvent.objects.bulk_create(
+                [AuditEvent.objects.event(AuditAction.CHECKLIST_STARTED, actor=by, via=trigger,
+                                          connection=run.connection,
+                                          summary=f"Checklist run started ({label})")
+                 for run in runs], batch_size=BULK_BATCH)
+        return runs
+
+    @classmethod
+    def claim_many(cls, run_ids) -> list[ChecklistRun]:
+        """Move these queued runs to running in one UPDATE; the ones this worker got, loaded.
+
+        A run another worker claimed first (a redelivered task) is not returned.
+        """
+        now = timezone.now()
+        cls.objects.filter(pk__in=list(run_ids), state=RunState.QUEUED).update(
+            state=RunState.RUNNING, started_at=now)
+        return list(cls.objects.filter(pk__in=list(run_ids), state=RunState.RUNNING, started_at=now)
+                    .select_related("connection").order_by("pk"))
+
+    @classmethod
+    def finish_many(cls, outcomes) -> list[ChecklistRun]:
+        """Store many (run, results or None, duration_ms) at once: one UPDATE per batch of runs.
+
+        The connections' own columns (last checked, latest result) are the caller's to store.
+        """
+        runs = [run._outcome(results, duration_ms) for run, results, duration_ms in outcomes]
+        cls.objects.bulk_update(runs, ["state", "overall", "steps", "finished_at", "duration_ms"],
+                                batch_size=BULK_BATCH)
+        return runs
+
+    def _outcome(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
+        """Set (not save) the finished state: None means the run crashed."""
+        self.finished_at, self.duration_ms = timezone.now(), duration_ms
+        if results is None:
+            self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
+        else:
+            self.state, self.overall = RunState.FINISHED, overall_of(results)
+            self.steps = [r.as_dict() for r in results]
+        return self
+
+    @classmethod
     def check_now(cls, connection, *, trigger: str = Trigger.CLI, by=None) -> ChecklistRun:
         """Run the checklist in this process and return the finished run."""
         return cls.start(connection, trigger=trigger, by=by).execute()
@@ -123,16 +178,14 @@ class ChecklistRun(models.Model):
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:
         """Store the outcome (None: crashed) on the run and, for the list page, on its connection."""
-        self.finished_at, self.duration_ms = timezone.now(), duration_ms
-        if results is None:
-            self.state, self.overall = RunState.CRASHED, StepStatus.FAIL
-        else:
-            self.state, self.overall = RunState.FINISHED, overall_of(results)
-            self.steps = [r.as_dict() for r in results]
+        self._outcome(results, duration_ms)
         self.save(update_fields=["state", "overall", "steps", "finished_at", "duration_ms"])
         connections = self._meta.get_field("connection").related_model.objects
         connections.filter(pk=self.connection_id).update(
             last_checked_at=self.finished_at, last_overall=self.overall)
+        if self.batch_id:
+            self._meta.get_field("batch").related_model.count_finished(
+                self.batch_id, failed=self.overall == StepStatus.FAIL)
         logger.info("checklist run %s: %s in %d ms", self.public_id, self.overall, self.duration_ms)
         return self
 
@@ -171,14 +224,14 @@ class ChecklistRun(models.Model):
 
 
 @sensitive_variables()  # the frames below hold the decrypted token
-def timed_checklist(connection, *, on_step=None) -> tuple[list[StepResult] | None, int]:
+def timed_checklist(connection, *, on_step=None, share=None) -> tuple[list[StepResult] | None, int]:
     """Check one site; a crash (even an undecryptable token) becomes None, not an error.
 
     Touches no database (the connection is already loaded), so it can run in a pool thread.
     """
     started = time.monotonic()
     try:
-        results = run_checklist(Subject.from_connection(connection), on_step=on_step)
+        results = run_checklist(Subject.from_connection(connection), on_step=on_step, share=share)
     except Exception:
         logger.exception("checklist for connection %s crashed", connection.public_id)
         results = None

@@ -63,6 +63,8 @@ class SimulatedIssuetrak:
                    body: bytes, target: str) -> Reply | None:
         if site.behaviour == "slow" and self._stopping.wait(self.slow_seconds):
             return None
+        if site.latency_seconds and self._stopping.wait(site.latency_seconds):
+            return None
         scripted = _scripted(site, target)
         if scripted is not None:
             return scripted

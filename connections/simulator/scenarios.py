@@ -21,6 +21,7 @@ recorded user can be shown as inactive.
 | server-error | 500 with an error envelope |
 | garbage | 200 with an HTML page |
 | redirect-away | 302 to ``http://elsewhere.invalid/…`` |
+| slow-groups | ``integration`` is in 100 groups (the last grants IsAdmin); every answer takes 1 s |
 """
 
 from connections.simulator.sites import Site, parse_sites
@@ -52,6 +53,12 @@ GROUPS = [
     {"iid": 6, "name": "API Integrations", "permissions": ["CanUseApiV2"]},
     {"iid": 7, "name": "API Administrators", "permissions": ["IsAdmin", "CanUseApiV2"]},
 ]  # fmt: skip
+
+
+# 100 groups for "slow-groups"; only the last grants IsAdmin, so a bounded read never sees it.
+MANY_GROUPS = [{"iid": iid, "name": f"Team {iid}", "permissions": ["CanUseApiV2", "CanViewIssueHub"]}
+               for iid in range(101, 200)] + [{"iid": 200, "name": "Team 200",
+                                               "permissions": ["CanUseApiV2", "IsAdmin"]}]
 
 
 def _person(iid, login, display, groups, **flags):
@@ -118,6 +125,9 @@ SCENARIOS = [
     _site("garbage", "Something else answers: an HTML page with 200.", _HEALTHY_USER,
           behaviour="garbage"),
     _site("redirect-away", "Redirects to another host.", _HEALTHY_USER, behaviour="redirect_away"),
+    {**_site("slow-groups", "integration is in 100 groups and every answer takes 1 s.",
+             _integration(list(range(101, 201))), latency_seconds=1.0),
+     "groups": [*GROUPS, *MANY_GROUPS]},
 ]  # fmt: skip
 
 

@@ -36,6 +36,8 @@ Site keys:
 - ``flags.behaviour`` (default null): ``"slow"`` (answer after ``slow_seconds``), ``"rate_limited"``
   (always 429, ``Retry-After: 120``), ``"server_error"`` (500 envelope), ``"garbage"`` (200 HTML
   page), ``"redirect_away"`` (302 to another host). Dashes are accepted for underscores.
+- ``flags.latency_seconds`` (default 0): every API request is answered only after this many
+  seconds (a slow but working site: e.g. one second per group read).
 - ``users``: ``iid`` (int) and ``id`` (login ID) and ``displayName`` are required; ``isActive``
   (default true), ``isSysAdmin`` (false), ``isAgent`` (true), ``canLogin`` (true), ``email``
   (""), ``groups`` (group iids, default []). First and last name come from a
@@ -85,7 +87,7 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
 _NAME = re.compile(r"^[A-Za-z0-9.-][A-Za-z0-9._-]*$")
 _SITE_KEYS = {"name", "description", "flags", "users", "groups", "tokens", "revoked_tokens", "settings",
               "rate_limits"}
-_FLAG_KEYS = {"api_installed", "api_enabled", "behaviour"}
+_FLAG_KEYS = {"api_installed", "api_enabled", "behaviour", "latency_seconds"}
 # JSON key → (attribute, type, default); `...` marks a required key.
 _USER_FIELDS = {
     "iid": ("iid", int, ...),
@@ -145,6 +147,7 @@ class Site:
     api_installed: bool = True
     api_enabled: bool = True
     behaviour: str | None = None
+    latency_seconds: float = 0.0
     users: tuple[User, ...] = ()
     groups: tuple[Group, ...] = ()
     tokens: Mapping[str, int] = field(default_factory=dict)
@@ -246,7 +249,15 @@ def _flags(data: Any, where: str) -> dict[str, Any]:
         "api_installed": _optional(data, "api_installed", bool, True, where),
         "api_enabled": _optional(data, "api_enabled", bool, True, where),
         "behaviour": behaviour,
+        "latency_seconds": _latency(data, where),
     }
+
+
+def _latency(data: Mapping[str, Any], where: str) -> float:
+    value = _optional(data, "latency_seconds", (int, float), 0, where)
+    if isinstance(value, bool) or value < 0:
+        raise SiteFileError(f"{where}.latency_seconds: a number of seconds, 0 or more")
+    return float(value)
 
 
 def _user(data: Any, where: str) -> User:

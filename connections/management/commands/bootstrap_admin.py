@@ -3,16 +3,19 @@
 import os
 import secrets
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from connections.access import SYSADMIN
 
 
 class Command(BaseCommand):
-    help = "Create the first sysadmin from ADMIN_USERNAME/ADMIN_PASSWORD, or with a generated password."
+    help = ("Create the first sysadmin from ADMIN_USERNAME / ADMIN_PASSWORD / ADMIN_EMAIL, "
+            "or with a generated password.")
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -21,9 +24,19 @@ class Command(BaseCommand):
             return
         username = os.environ.get("ADMIN_USERNAME") or "admin"
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        user = User.objects.create_superuser(
-            username=username, email=os.environ.get("ADMIN_EMAIL", ""), password=password
-        )
+        email = os.environ.get("ADMIN_EMAIL", "").strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise CommandError(f"ADMIN_EMAIL “{email}” is not an e-mail address.") from None
+        try:
+            # The same validators as every password change (AUTH_PASSWORD_VALIDATORS).
+            password_validation.validate_password(password, User(username=username, email=email))
+        except ValidationError as refused:
+            raise CommandError("ADMIN_PASSWORD is refused: " + " ".join(refused.messages)
+                               + " Nothing was created.") from None
+        user = User.objects.create_superuser(username=username, email=email, password=password)
         user.groups.add(Group.objects.get(name=SYSADMIN))
         if os.environ.get("ADMIN_PASSWORD"):
             self.stdout.write(f"Created sysadmin “{username}” with the password from ADMIN_PASSWORD.")
@@ -35,3 +48,6 @@ class Command(BaseCommand):
                     "Write it down now; it is not shown again."
                 )
             )
+        if not email:
+            self.stdout.write("No ADMIN_EMAIL: set an e-mail address for this account so expiry "
+                              "notices can default to it.")

@@ -6,20 +6,22 @@ are identical. Errors go to stderr with a non-zero exit code and change nothing.
 
 import datetime as dt
 import json
+import shutil
 import sys
 from argparse import ArgumentTypeError
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
+from tqdm import tqdm
 
-from connections import expiry, revalidation
+from connections import expiry, revalidation, text_rules
+from connections.access import sysadmin_addresses
 from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.repair import RepairError, permission_fix
-from connections.runs import check_many
+from connections.runs import check_batch
 from connections.startup_checks import TOKEN_KEYS
 
 EXIT_CODES = {StepStatus.PASS: 0, StepStatus.WARN: 1, StepStatus.FAIL: 2}
@@ -113,6 +115,7 @@ class Command(BaseCommand):
         hosting.add_argument("--self-hosted", action="store_const", const=Hosting.SELF_HOSTED, dest="hosting")
 
     def handle(self, *args, subcommand, **options):
+        self.stdout = _Escaping(self.stdout)
         getattr(self, f"handle_{subcommand.replace('-', '_')}")(options)
 
     @sensitive_variables()
@@ -122,7 +125,7 @@ class Command(BaseCommand):
         data = {"token": self._read_token(), "hosting": options["hosting"] or Hosting.SELF_HOSTED}
         data |= self._given_fields(options)
         if not data.get("notify"):
-            data["notify"] = ",".join(_sysadmin_addresses())
+            data["notify"] = ",".join(sysadmin_addresses())
         connection = self._save(ConnectionForm(data))
         self.stdout.write(f"Added “{connection.label}” (token {connection.token_fingerprint}).")
 
@@ -162,7 +165,7 @@ class Command(BaseCommand):
         if bool(options["current_label"]) == bool(options["all"]):
             raise CommandError("Give one LABEL, or --all.", returncode=2)
         if options["all"]:
-            runs = check_many(Connection.objects.active(), trigger=Trigger.CLI)
+            runs = self._check_all(quiet=options["json"] or not self.stdout.isatty())
         else:
             connection = _get_active(options["current_label"], returncode=2)
             runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
@@ -174,6 +177,25 @@ class Command(BaseCommand):
             for document in documents:
                 self._print_run(document)
         sys.exit(max((EXIT_CODES[d["overall"]] for d in documents), default=0))
+
+    def _check_all(self, *, quiet: bool) -> list[ChecklistRun]:
+        """Every active connection as one batch; a progress bar on a terminal (stderr)."""
+        connections = list(Connection.objects.active())
+        # shutil's width falls back to 80 on a terminal that reports no size (tqdm would draw nothing).
+        with tqdm(total=len(connections), desc="Checking", unit="connection", file=sys.stderr,
+                  disable=quiet, ncols=shutil.get_terminal_size().columns) as bar:
+
+            failed = 0
+
+            def finished(run):
+                nonlocal failed
+                failed += run.overall == StepStatus.FAIL
+                bar.set_postfix(failed=failed, refresh=False)
+                bar.update()
+
+            _batch, runs = check_batch(connections, trigger=Trigger.CLI, scope="all active",
+                                       on_finished=finished)
+        return runs
 
     def handle_expiry_scan(self, options):
         report = expiry.scan(options["as_of"], dry_run=options["dry_run"])
@@ -252,16 +274,25 @@ class Command(BaseCommand):
         return form.save(via="cli")
 
 
+class _Escaping:
+    """stdout that shows control and bidi characters as escapes: rows saved before the text
+    rules may hold terminal escapes, which must not act on the operator's terminal."""
+
+    def __init__(self, out):
+        self._out = out
+
+    def write(self, msg: str = "", *args, **kwargs) -> None:
+        self._out.write(text_rules.printable(msg, keep="\t\n"), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._out, name)
+
+
 def _get_active(label: str, returncode: int = 1) -> Connection:
     connection = Connection.objects.with_label(label).first()
     if connection is None:
         raise CommandError(f"No active connection is labelled “{label}”.", returncode=returncode)
     return connection
-
-
-def _sysadmin_addresses() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True, is_superuser=True).exclude(email="")
-    return list(users.values_list("email", flat=True))
 
 
 def _errors_text(form: ConnectionForm) -> str:
