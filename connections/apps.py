@@ -15,6 +15,7 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Issuetrak connections"
 
     def ready(self):
-        from connections import audit, faults, sign_in, startup_checks  # noqa: F401  (registers checks and signals)
+        from connections import audit, faults, rate_store, sign_in, startup_checks  # noqa: F401  (registers checks and signals)
 
         post_migrate.connect(_repair_search_indexes, sender=self)
+        rate_store.install_configured_store()

@@ -36,6 +36,7 @@ from connections.choices import (
     StepStatus,
     Trigger,
 )
+from connections.issuetrak import site_limits
 from connections.models import ChecklistRun, Connection, Notice, NotifierRun
 from connections.models.run import timed_checklist
 
@@ -125,7 +126,8 @@ def _check_site(runs: list[ChecklistRun], share: SiteShare, deadline: float | No
     for n, run in enumerate(runs):
         if deadline is not None and time.monotonic() >= deadline:
             return outcomes, runs[n:]
-        outcomes.append((run, *timed_checklist(run.connection, share=share)))
+        with site_limits.reporting(run.note_rate):  # a long wait for the site's limiter shows on the run
+            outcomes.append((run, *timed_checklist(run.connection, share=share)))
     return outcomes, []
 
 

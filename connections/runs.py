@@ -1,55 +1,27 @@
-"""Checking many connections at once: bounded threads, paced per site (Issuetrak's rate limits).
+"""Checking many connections at once: bounded threads, each call paced by the site's shared limiter.
 
-The run lifecycle itself (start, claim, execute, finish) is on `ChecklistRun`. The network part
-touches no database, so many checks run in threads while one thread writes the results.
+The run lifecycle itself (start, claim, execute, finish) is on `ChecklistRun`. Pacing is not
+done here: every request passes `connections.issuetrak.site_limits` inside the client, so runs
+in this process, other processes and other hosts share one budget per site.
 """
 
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import connection as db_connection
 
+from connections.issuetrak import site_limits
 from connections.models import CheckBatch, ChecklistRun, Connection
 from connections.models.run import timed_checklist
 
 
-class SitePacer:
-    """Spaces checklist runs per site so none exceeds Issuetrak's default rate limits.
-
-    A run makes at most REQUESTS_PER_RUN calls; Issuetrak allows 20 a second and 100 a minute
-    by default, so runs against one site start at least `spacing` seconds apart.
-    """
-
-    REQUESTS_PER_RUN = 8
-
-    def __init__(self, per_second: int = 20, per_minute: int = 100):
-        per_run = self.REQUESTS_PER_RUN
-        self.spacing = max(60 * per_run / per_minute, per_run / per_second)
-        self._next_start: dict[str, float] = defaultdict(float)
-        self._lock = threading.Lock()
-
-    def wait(self, site: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_start[site])
-            self._next_start[site] = start + self.spacing
-        if start > now:
-            time.sleep(start - now)
-
-
-def _site(connection: Connection) -> str:
-    return urlsplit(connection.base_url).netloc
-
-
 def interleave_by_site(connections: Iterable[Connection]) -> list[Connection]:
-    """Round-robin over sites, so paced runs on one site do not hold up the others."""
+    """Round-robin over sites, so runs waiting on one site's limits do not hold up the others."""
     queues: dict[str, list[Connection]] = defaultdict(list)
     for connection in connections:
-        queues[_site(connection)].append(connection)
+        queues[site_limits.site_key(connection.base_url)].append(connection)
     ordered, depth = [], max((len(q) for q in queues.values()), default=0)
     for i in range(depth):
         ordered += [q[i] for q in queues.values() if i < len(q)]
@@ -57,15 +29,14 @@ def interleave_by_site(connections: Iterable[Connection]) -> list[Connection]:
 
 
 def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
-               concurrency: int | None = None, pace: bool = False) -> list[ChecklistRun]:
+               concurrency: int | None = None) -> list[ChecklistRun]:
     """Check many connections, a bounded number at a time; a dead site costs only its timeout."""
-    connections = interleave_by_site(connections) if pace else list(connections)
+    connections = interleave_by_site(connections)
     runs = [ChecklistRun.start(c, trigger=trigger, by=by) for c in connections]
     runs = [run for run in runs if run.claim()]
-    pacer = SitePacer() if pace else None
     workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
-        futures = {pool.submit(_paced_checklist, r.connection, pacer): r for r in runs}
+        futures = {pool.submit(_reported_checklist, run): run for run in runs}
         for future in as_completed(futures):
             futures[future].finish(*future.result())
     return runs
@@ -76,10 +47,11 @@ def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, sco
                 ) -> tuple[CheckBatch, list[ChecklistRun]]:
     """Check many connections in this process as one batch (the same batch as the list's
     "Check all"): runs inserted and claimed in bulk, `on_finished` called as each one ends."""
-    batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope, claim=True)
+    batch, runs = CheckBatch.start(interleave_by_site(connections), trigger=trigger, by=by, scope=scope,
+                                   claim=True)
     workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
-        futures = {pool.submit(timed_checklist, run.connection): run for run in runs}
+        futures = {pool.submit(_reported_checklist, run): run for run in runs}
         for future in as_completed(futures):
             run = futures[future].finish(*future.result())
             if on_finished:
@@ -88,7 +60,11 @@ def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, sco
     return batch, runs
 
 
-def _paced_checklist(connection: Connection, pacer: SitePacer | None):
-    if pacer:
-        pacer.wait(_site(connection))
-    return timed_checklist(connection)
+def _reported_checklist(run: ChecklistRun):
+    # The network part touches the database only to note a long wait on the run; this pool
+    # thread's connection is closed here, since Django would not close it.
+    try:
+        with site_limits.reporting(run.note_rate):
+            return timed_checklist(run.connection)
+    finally:
+        db_connection.close()

@@ -1,9 +1,13 @@
-"""Django system checks: fail loudly at start-up on unusable encryption keys or outbound policy."""
+"""Django system checks: fail loudly at start-up on unusable encryption keys, outbound policy or
+rate-limit settings."""
 
+from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
+from connections import rate_store
+from connections.issuetrak import site_limits
 from connections.issuetrak.policy import OutboundPolicy
 from connections.secrets import _fernet
 
@@ -42,3 +46,14 @@ def stored_tokens_decryptable(app_configs, **kwargs):
         return []  # malformed keys are E001; no table yet (before `migrate`) holds no token
     return [Error(problem, id="connections.E002",
                   hint="The check decrypts the oldest and newest stored tokens.")] if problem else []
+
+
+@register()
+def rate_limit_settings_usable(app_configs, **kwargs):
+    try:
+        site_limits.check_share(settings.ISSUETRAK_RATE_SHARE)
+        site_limits.parse_overrides(settings.ISSUETRAK_RATE_LIMITS)
+        rate_store.configured_store()
+    except site_limits.LimitsRefused as exc:
+        return [Error(str(exc), id="connections.E003")]
+    return []

@@ -245,6 +245,12 @@ ISSUETRAK_ALLOW_HTTP = env.bool("ISSUETRAK_ALLOW_HTTP", default=False)
 ISSUETRAK_ALLOWED_NETWORKS = env.str("ISSUETRAK_ALLOWED_NETWORKS", default="")
 ISSUETRAK_ALLOWED_PORTS = env.str("ISSUETRAK_ALLOWED_PORTS", default="")
 ISSUETRAK_LATEST_VERSION = env.str("ISSUETRAK_LATEST_VERSION", default="17.6")
+# The per-site rate limiter (connections.issuetrak.site_limits; README "Rate limits").
+ISSUETRAK_RATE_SHARE = env.float("ISSUETRAK_RATE_SHARE", default=0.2)
+ISSUETRAK_RATE_LIMITS = env.str("ISSUETRAK_RATE_LIMITS", default="")
+ISSUETRAK_RATE_STORE = env.str("ISSUETRAK_RATE_STORE", default="auto")
+ISSUETRAK_RATE_MAX_WAIT_S = env.float("ISSUETRAK_RATE_MAX_WAIT_S", default=120.0)
+ISSUETRAK_RATE_TIME_SCALE = env.float("ISSUETRAK_RATE_TIME_SCALE", default=1.0)  # benchmarks only
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,14 @@ os.environ.setdefault(
 os.environ.setdefault("ISSUETRAK_ALLOW_HTTP", "1")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("ISSUETRAK_TIMEOUT_S", "2")
+# Tests hit the simulator's sites far more often than a real install would; each test starts
+# with a fresh in-memory limiter (conftest) allowing the full limits. The limiter's own tests
+# choose their store and share.
+os.environ.setdefault("ISSUETRAK_RATE_STORE", "memory")
+os.environ.setdefault("ISSUETRAK_RATE_SHARE", "1")
+# Windows 3600 times shorter (the 12 hours last 12 s): a test sending hundreds of requests to one
+# scripted server is paced for moments, not refused for hours.
+os.environ.setdefault("ISSUETRAK_RATE_TIME_SCALE", "3600")
 # The simulator and the tests' throwaway servers listen on loopback, on any free port.
 os.environ.setdefault("ISSUETRAK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 os.environ.setdefault("ISSUETRAK_ALLOWED_PORTS", "*")

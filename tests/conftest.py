@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from connections.access import ONBOARDING, SYSADMIN, VIEWER
+from connections.issuetrak import site_limits
 from connections.models import Connection
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -97,7 +98,9 @@ def admin_sim():
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
-    # Tests hit the same simulated sites many times; each starts with empty limit counters.
+    # Tests hit the same simulated sites many times; each starts with empty limit counters,
+    # in the simulator and in our own limiter (and its shared 429 back-offs).
+    site_limits.install(site_limits.MemoryStore())
     if "simulator" in request.fixturenames:
         request.getfixturevalue("simulator").reset_rate_limits()
 

@@ -1,9 +1,10 @@
-"""`IssuetrakClient`: the API v2 calls the app makes, the one 429 retry, and the redaction of the
-token from everything a site says."""
+"""`IssuetrakClient`: the API v2 calls the app makes, each under the site's rate limiter
+(`site_limits`), the one 429 retry, and the redaction of the token from everything a site says."""
 
 from __future__ import annotations
 
 import logging
+import math
 import operator
 import re
 import time
@@ -14,7 +15,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.conf import settings
 
-from connections.issuetrak import shapes
+from connections.issuetrak import shapes, site_limits
 from connections.issuetrak.answers import (
     _TRACE_ID_LIMIT,
     ApiResult,
@@ -28,6 +29,8 @@ logger = logging.getLogger("connections.issuetrak")
 
 # Longer waits are reported as rate-limited: a checklist must not hang on a busy site.
 RETRY_AFTER_MAX_SLEEP_S = 2.0
+# A 429 without a usable Retry-After still stops every worker from sending to the site a while.
+NO_RETRY_AFTER_BACKOFF_S = 60.0
 SEARCH_PAGE_SIZE = 5
 MAX_PAGE_SIZE = 100  # the API refuses PageSize above 100
 REDACTED = "[redacted]"
@@ -178,6 +181,7 @@ class IssuetrakClient:
         (ISSUETRAK_ALLOW_HTTP) is the checklist's base_url step to decide, not the client's.
         """
         self.base_url = _clean_base_url(base_url)
+        self.site = site_limits.site_key(self.base_url)
         if timeout is None:
             timeout = _setting("ISSUETRAK_TIMEOUT_S", DEFAULT_TIMEOUT_S)
         self.timeout = float(timeout)
@@ -274,20 +278,17 @@ class IssuetrakClient:
 
     def _call(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
               shape: Any = None) -> ApiResult:
-        """One API call under one deadline: redirects, the single 429 retry and the body included.
+        """One API call: a slot in the site's rate limits, then one deadline for the exchange
+        (redirects and body included); a short 429 is retried once, after the shared back-off.
 
         `shape` is what `values` must look like on success (see `shapes`); anything else is
         a bad-response result.
         """
         started = time.monotonic()
-        deadline = started + self.timeout
-        budget_cut = self.ends_by is not None and self.ends_by < deadline
-        deadline = self.ends_by if budget_cut else deadline
-        result = self._attempt(method, path, params, body, deadline)
-        if self._may_retry(result, deadline):
+        result, budget_cut = self._attempt(method, path, params, body)
+        if self._may_retry(result):
             logger.debug("issuetrak %s /api/v2/%s: 429, retrying in %g s", method, path, result.retry_after)
-            time.sleep(result.retry_after)
-            result = self._attempt(method, path, params, body, deadline)
+            result, budget_cut = self._attempt(method, path, params, body)  # acquire waits out the back-off
         result = _checked(result, shape)
         if budget_cut and result.outcome is Outcome.TIMEOUT:
             host = urlsplit(self.base_url).hostname
@@ -297,19 +298,30 @@ class IssuetrakClient:
         self._log(method, result)
         return result
 
-    def _may_retry(self, result: ApiResult, deadline: float) -> bool:
+    @staticmethod
+    def _may_retry(result: ApiResult) -> bool:
         wait = result.retry_after
-        if result.outcome is not Outcome.RATE_LIMITED or wait is None or wait > RETRY_AFTER_MAX_SLEEP_S:
-            return False
-        return time.monotonic() + wait < deadline  # a retry that cannot finish in time is pointless
+        return result.outcome is Outcome.RATE_LIMITED and wait is not None and wait <= RETRY_AFTER_MAX_SLEEP_S
 
-    def _attempt(self, method: str, path: str, params: dict | None, body: Any, deadline: float) -> ApiResult:
+    def _attempt(self, method: str, path: str, params: dict | None, body: Any) -> tuple[ApiResult, bool]:
+        """The result, and whether the checklist's budget (`ends_by`) cut the exchange's deadline."""
+        try:
+            site_limits.acquire(self.site, write=site_limits.is_write(method), until=self.ends_by)
+        except site_limits.SiteBusy as busy:
+            # Nothing was sent: our share of the site's budget is spent for longer than we wait.
+            return ApiResult(Outcome.RATE_LIMITED, retry_after=math.ceil(busy.wait), message=str(busy)), False
+        deadline = time.monotonic() + self.timeout
+        budget_cut = self.ends_by is not None and self.ends_by < deadline
+        deadline = self.ends_by if budget_cut else deadline
         try:
             url = f"{self.base_url}/api/v2/{path}"
             answer = self._transport.exchange(method, url, params=params, body=body, deadline=deadline)
         except _Failure as failure:
-            return failure.result
-        return _interpret(answer, path)
+            return failure.result, budget_cut
+        result = _interpret(answer, path)
+        if result.outcome is Outcome.RATE_LIMITED:
+            site_limits.backoff(self.site, result.retry_after or NO_RETRY_AFTER_BACKOFF_S)
+        return result, budget_cut
 
     def _log(self, method: str, result: ApiResult) -> None:
         # Path only (never the query), no body, no token; the message is already redacted.

@@ -29,6 +29,7 @@ from connections.models.connection import (
     TokenHistory,
 )
 from connections.models.notice import Notice, NoticeRecipient, NotifierRun
+from connections.models.ratelimit import RateCall, RateSite
 from connections.models.rotation_check import CheckOutcome, RotationCheck
 from connections.models.run import ChecklistRun
 
@@ -44,6 +45,8 @@ __all__ = [
     "NotifierRun",
     "OnboardingConfirmation",
     "OriginChangeRefused",
+    "RateCall",
+    "RateSite",
     "RestoreRefused",
     "RotatedMeanwhile",
     "Rotation",

@@ -35,6 +35,7 @@ from connections.choices import (
     StepStatus,
     Trigger,
 )
+from connections.issuetrak import site_limits
 from connections.models.audit import AuditEvent
 
 logger = logging.getLogger("connections.runs")
@@ -111,6 +112,8 @@ class ChecklistRun(models.Model):
     overall = models.CharField(max_length=10, choices=StepStatus.choices, blank=True)
     # [{"key", "status", "message", "fix"}] in checklist order, filled in as steps finish.
     steps = models.JSONField(default=list, blank=True)
+    # What the site's rate limit is doing to this run ("queued behind …", a 429 back-off); blank: nothing.
+    rate_note = models.CharField(max_length=200, blank=True)
     token_fingerprint = models.CharField(max_length=8)
     # The re-validation round (its heartbeat row) this run belongs to; None outside rounds.
     round = models.ForeignKey("connections.NotifierRun", null=True, blank=True,
@@ -254,7 +257,15 @@ class ChecklistRun(models.Model):
             steps.append(result.as_dict())
             ChecklistRun.objects.filter(pk=self.pk).update(steps=steps)
 
-        return self.finish(*timed_checklist(self.connection, on_step=save_step if live else None))
+        with site_limits.reporting(self.note_rate):
+            return self.finish(*timed_checklist(self.connection, on_step=save_step if live else None))
+
+    def note_rate(self, note: str) -> None:
+        """Show what the site's rate limit does to this run; "" ends a wait (a 429 note stays)."""
+        if not note and not site_limits.is_queued_note(self.rate_note):
+            return
+        self.rate_note = note[:200]
+        ChecklistRun.objects.filter(pk=self.pk).update(rate_note=self.rate_note)
 
     @transaction.atomic
     def finish(self, results: list[StepResult] | None, duration_ms: int) -> ChecklistRun:

@@ -21,28 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class Window:
-    """At most `limit` requests in any `seconds`-long window (only writes if `writes_only`)."""
-
-    name: str
-    limit: int
-    seconds: float
-    writes_only: bool = False
-
-
-WINDOWS = (
-    Window("per_second", 20, 1.0),
-    Window("writes_per_second", 5, 1.0, writes_only=True),
-    Window("per_minute", 100, 60.0),
-    Window("per_10_minutes", 100, 600.0),
-    Window("per_hour", 1000, 3600.0),
-    Window("per_12_hours", 1000, 43200.0),
-)
-WINDOW_NAMES = tuple(w.name for w in WINDOWS)
+from connections.issuetrak.limits import WINDOW_NAMES, WINDOWS, WRITE_METHODS, Window
 
 
 @dataclass
