@@ -190,7 +190,8 @@ def test_two_scans_at_once_send_each_recipient_one_mail(make_connection, tmp_pat
     assert [scan.returncode for scan in scans] == [0, 0], results
     assert len(smtp.mails_to(OK)) == 1 and len(smtp.mails_to("other@example.com")) == 1
     assert NoticeRecipient.objects.filter(sent_at__isnull=False).count() == 6
-    assert all("already sent" not in out for out, _ in results)  # the other scan had it
+    # Which scan sends depends on timing; a scan that starts after the other recorded the sends
+    # may truthfully report "already sent" — the mails per recipient above are the promise.
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ def test_a_share_outside_zero_to_one_is_refused(share):
 @pytest.mark.parametrize("setting", [{"ISSUETRAK_RATE_SHARE": 2.0},
                                      {"ISSUETRAK_RATE_LIMITS": '{"https://a.example.com": {"x": 1}}'},
                                      {"ISSUETRAK_RATE_STORE": "mongodb://nope"}])
+@pytest.mark.django_db  # `check` also runs the stored-token check (E002), which reads the table
 def test_the_system_check_refuses_bad_settings_at_start_up(setting):
     with override_settings(**setting), pytest.raises(SystemCheckError, match="connections.E003"):
         call_command("check")
