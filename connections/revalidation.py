@@ -14,18 +14,14 @@ reads once per chunk; the round's heartbeat is finished by whichever chunk ends 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 
-from connections import notices, procedure
-from connections.checklist import result_from
-from connections.checklist.registry import PER_SITE_KEYS, SiteShare
+from connections import notices, procedure, site_chunks
+from connections.checklist.registry import SiteShare
 from connections.choices import (
     HEALTH_KINDS,
     OVERALL_STATUSES,
@@ -36,7 +32,6 @@ from connections.choices import (
     StepStatus,
     Trigger,
 )
-from connections.issuetrak import site_limits
 from connections.models import ChecklistRun, Connection, Notice, NotifierRun
 from connections.models.run import timed_checklist
 
@@ -75,25 +70,7 @@ def _break_notice(connection: Connection, run: ChecklistRun) -> dict:
             "summary": f"{problem.key}: {problem.unquoted_message}", "fix": problem.fix}
 
 
-# --- Planning a round ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Runs of one site for one task; `anchor` is the site's first run, whose answer is reused."""
-
-    run_ids: list[int]
-    anchor: int | None
-    countdown: float
-
-    def as_args(self, round_id: int) -> tuple:
-        return (round_id, self.run_ids, self.anchor)
-
-
-def site_key(base_url: str) -> str:
-    """The site a Base URL belongs to: its Application URL, path included, in one spelling."""
-    parts = urlsplit(base_url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/').lower()}"
+# --- A round -----------------------------------------------------------------------------------
 
 
 def start_round(chunk_size: int | None = None, spread_s: float | None = None):
@@ -104,39 +81,9 @@ def start_round(chunk_size: int | None = None, spread_s: float | None = None):
     connections = Connection.objects.active().with_token().order_by("pk").only(
         "pk", "base_url", "token_fingerprint")
     runs = ChecklistRun.start_many(connections, trigger=Trigger.SCHEDULE, round=heartbeat)
-    by_site: dict[str, list[int]] = defaultdict(list)
-    for run in runs:
-        by_site[site_key(run.connection.base_url)].append(run.pk)
-    chunks = []
-    for run_ids in by_site.values():
-        pieces = [run_ids[i:i + chunk_size] for i in range(0, len(run_ids), chunk_size)]
-        for n, piece in enumerate(pieces):  # a site's chunks evenly over the spread, first now
-            chunks.append(Chunk(piece, None if n == 0 else pieces[0][0], n * spread_s / len(pieces)))
     if not runs:
         finish_round_if_done(heartbeat.pk)
-    return heartbeat, chunks
-
-
-# --- Checking -----------------------------------------------------------------------------------
-
-
-def _check_site(runs: list[ChecklistRun], share: SiteShare, deadline: float | None):
-    """Check one site's runs in order (no database); (outcomes, runs not reached by the deadline)."""
-    outcomes = []
-    for n, run in enumerate(runs):
-        if deadline is not None and time.monotonic() >= deadline:
-            return outcomes, runs[n:]
-        with site_limits.reporting(run.note_rate):  # a long wait for the site's limiter shows on the run
-            outcomes.append((run, *timed_checklist(run.connection, share=share)))
-    return outcomes, []
-
-
-def _share_from(anchor_id: int | None) -> SiteShare:
-    """The per-site steps the site's first run of this round decided, if it has finished."""
-    anchor = ChecklistRun.objects.filter(pk=anchor_id, state=RunState.FINISHED).first() if anchor_id else None
-    stored = anchor.steps if anchor else []
-    return SiteShare({s["key"]: result_from(s) for s in stored
-                      if s["key"] in PER_SITE_KEYS and s["status"] != StepStatus.SKIP})
+    return heartbeat, site_chunks.plan(runs, chunk_size, spread_s)
 
 
 def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
@@ -144,10 +91,8 @@ def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
     """Claim and check these runs of one site; the run ids left for a later task (budget spent)."""
     runs = ChecklistRun.claim_many(run_ids)
     deadline = None if budget_s is None else time.monotonic() + budget_s
-    outcomes, left = _check_site(runs, _share_from(anchor_id), deadline)
-    if left:  # back to the queue for the next task, which claims them afresh
-        ChecklistRun.objects.filter(pk__in=[r.pk for r in left]).update(
-            state=RunState.QUEUED, started_at=None)
+    outcomes, left = site_chunks.check_site(runs, site_chunks.share_from(anchor_id), deadline)
+    site_chunks.requeue(left)
     conclude(outcomes)
     finish_round_if_done(round_id)
     return [r.pk for r in left]
@@ -220,7 +165,7 @@ def revalidate_all(concurrency: int | None = None) -> dict:
     per_site = [ChecklistRun.claim_many(chunk.run_ids) for chunk in chunks]
     workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(per_site) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revalidation") as pool:
-        done = list(pool.map(lambda runs: _check_site(runs, SiteShare(), None)[0], per_site))
+        done = list(pool.map(lambda runs: site_chunks.check_site(runs, SiteShare())[0], per_site))
     conclude([outcome for outcomes in done for outcome in outcomes])
     finish_round_if_done(heartbeat.pk)
     heartbeat.refresh_from_db()

@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db
 from django.views.decorators.debug import sensitive_variables
 
-from connections import expiry, faults, notices, revalidation, sweep
+from connections import expiry, faults, notices, revalidation, runs, site_chunks, sweep
 from connections.choices import Trigger
 from connections.models import CheckBatch, ChecklistRun, Connection, RotationCheck
 
@@ -66,10 +66,46 @@ def queue_run(connection: Connection, *, by=None, trigger: str = Trigger.BROWSER
 
 
 def queue_batch(connections, *, by=None, trigger: str = Trigger.BROWSER, scope: str = "") -> CheckBatch:
-    """One batch of queued runs (inserted in bulk), one Celery task per run once committed."""
+    """One batch of queued runs (inserted in bulk), one Celery task per chunk of a site's
+    connections once committed: any number of workers share them, each site decided once a chunk."""
     batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope)
-    transaction.on_commit(lambda: [_enqueue(run) for run in runs])
+    chunks = site_chunks.plan(runs, settings.REVALIDATION_CHUNK_SIZE)
+    transaction.on_commit(lambda: [_enqueue_chunk(chunk, runs) for chunk in chunks])
     return batch
+
+
+def _enqueue_chunk(chunk: site_chunks.Chunk, runs: list[ChecklistRun]) -> None:
+    try:
+        check_batch_chunk.apply_async((chunk.run_ids, chunk.anchor))
+    except Exception:  # broker down: say so on the runs instead of leaving them queued forever
+        logger.exception("could not queue a chunk of %d checklist runs", len(chunk.run_ids))
+        for run in runs:
+            if run.pk in chunk.run_ids:
+                run.finish(None, 0)
+
+
+def workers_answer(timeout_s: float = 1.0) -> int:
+    """How many Celery workers answer a ping on the broker (0 when tasks run inline)."""
+    from issuetrak_admin.celery import app
+
+    if app.conf.task_always_eager or app.conf.broker_url.startswith("memory://"):
+        return 0  # no other process can share an in-memory broker
+    try:
+        return len(app.control.ping(timeout=timeout_s))
+    except Exception:  # broker unreachable: nobody to hand the work to
+        logger.warning("no Celery broker to ping", exc_info=True)
+        return 0
+
+
+# A chunk stops starting checks after REVALIDATION_CHUNK_SECONDS and queues the rest.
+@shared_task(ignore_result=True, soft_time_limit=420, time_limit=480, **BLIP_RETRY)
+@sensitive_variables()  # the checklist decrypts tokens in the frames below
+def check_batch_chunk(run_ids: list[int], anchor_id: int | None = None) -> None:
+    """Check one chunk of a "check all" batch (one site's runs); the rest goes back to the queue."""
+    _fresh_database_connection()
+    left = runs.check_batch_chunk(run_ids, anchor_id, budget_s=settings.REVALIDATION_CHUNK_SECONDS)
+    if left:
+        check_batch_chunk.apply_async((left, anchor_id), countdown=5)
 
 
 
@@ -138,7 +174,7 @@ def revalidate_connections() -> None:
     _fresh_database_connection()
     heartbeat, chunks = revalidation.start_round()
     for chunk in chunks:
-        revalidate_chunk.apply_async(chunk.as_args(heartbeat.pk), countdown=chunk.countdown)
+        revalidate_chunk.apply_async((heartbeat.pk, chunk.run_ids, chunk.anchor), countdown=chunk.countdown)
 
 
 # Each chunk stops starting checks after REVALIDATION_CHUNK_SECONDS; one check ends within its

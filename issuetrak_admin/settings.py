@@ -286,6 +286,9 @@ METRICS_TOKEN = (Path(_metrics_file).read_text().strip() if _metrics_file
                  else env.str("METRICS_TOKEN", default=""))
 # How many sites `connections check --all` and re-validation check at once.
 CHECK_CONCURRENCY = env.int("CHECK_CONCURRENCY", default=8)
+# `connections check --all` with workers: runs no worker has taken while nothing moved for this
+# long are checked by the command itself (no worker consumes the queue, or one died).
+CHECK_ALL_PICKUP_S = env.float("CHECK_ALL_PICKUP_S", default=60.0)
 # No run is left behind: the sweep (beat, worker start, `connections sweep-runs`) marks a run
 # interrupted once it has been running this long (past every task's hard time limit, 480 s at
 # most) or queued this long (a re-validation round's runs: this plus REVALIDATION_SPREAD_MINUTES).

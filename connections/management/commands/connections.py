@@ -24,9 +24,9 @@ from connections.choices import Hosting, StepStatus, Trigger
 from connections.forms import ConnectionForm, RotateForm, form_data_from
 from connections.models import ChecklistRun, Connection, RotationRefused
 from connections.repair import RepairError, permission_fix
-from connections.runs import check_batch
+from connections.runs import BatchFollower, check_batch
 from connections.startup_checks import TOKEN_KEYS
-from connections.tasks import sweep_and_requeue
+from connections.tasks import queue_batch, sweep_and_requeue, workers_answer
 
 EXIT_CODES = {StepStatus.PASS: 0, StepStatus.WARN: 1, StepStatus.FAIL: 2}
 EXIT_INTERRUPTED = 130  # what a shell expects after Ctrl-C (128 + SIGINT)
@@ -74,6 +74,9 @@ class Command(BaseCommand):
         check.add_argument("current_label", nargs="?", metavar="LABEL")
         check.add_argument("--all", action="store_true", help="Check every active connection.")
         check.add_argument("--json", action="store_true", help="Print one JSON document.")
+        check.add_argument("--in-process", action="store_true",
+                           help="With --all: check here even when Celery workers answer (by default "
+                           "the runs are queued for the workers and this command follows them).")
 
         scan = sub.add_parser("expiry-scan", help="Send the expiry notices due today (once each).")
         scan.add_argument("--as-of", metavar="YYYY-MM-DD", type=_date,
@@ -176,7 +179,8 @@ class Command(BaseCommand):
         started = timezone.now()
         try:
             if options["all"]:
-                runs = self._check_all(quiet=options["json"] or not self.stdout.isatty())
+                runs = self._check_all(quiet=options["json"] or not self.stdout.isatty(),
+                                       in_process=options["in_process"])
             else:
                 connection = _get_active(options["current_label"], returncode=2)
                 runs = [ChecklistRun.check_now(connection, trigger=Trigger.CLI)]
@@ -208,9 +212,14 @@ class Command(BaseCommand):
         report = sweep_and_requeue()
         self.stdout.write(json.dumps(report.as_dict()))
 
-    def _check_all(self, *, quiet: bool) -> list[ChecklistRun]:
-        """Every active connection as one batch; a progress bar on a terminal (stderr)."""
+    def _check_all(self, *, quiet: bool, in_process: bool) -> list[ChecklistRun]:
+        """Every active connection as one batch, checked by the Celery workers when any answer
+        (else here); a progress bar on a terminal (stderr)."""
         connections = list(Connection.objects.active())
+        workers = 0 if in_process or not connections else workers_answer()
+        if connections and not quiet:
+            self.stderr.write(f"Checking {len(connections)} connection(s) "
+                              + (f"on {workers} Celery worker(s)." if workers else "in this process."))
         # shutil's width falls back to 80 on a terminal that reports no size (tqdm would draw nothing).
         with tqdm(total=len(connections), desc="Checking", unit="connection", file=sys.stderr,
                   disable=quiet, ncols=shutil.get_terminal_size().columns) as bar:
@@ -223,8 +232,14 @@ class Command(BaseCommand):
                 bar.set_postfix(failed=failed, refresh=False)
                 bar.update()
 
-            _batch, runs = check_batch(connections, trigger=Trigger.CLI, scope="all active",
-                                       on_finished=finished)
+            if not workers:
+                return check_batch(connections, trigger=Trigger.CLI, scope="all active",
+                                   on_finished=finished)[1]
+            batch = queue_batch(connections, trigger=Trigger.CLI, scope="all active")
+            follower = BatchFollower(batch, finished)
+            runs = follower.follow()
+        if follower.taken_over:
+            self.stderr.write(f"{follower.taken_over} run(s) no worker took were checked in this process.")
         return runs
 
     def handle_expiry_scan(self, options):
