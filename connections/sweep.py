@@ -3,7 +3,8 @@
 A worker killed mid-run, a broker that dropped the message or a stopped command leave a run
 "queued" or "running" for good. `sweep_runs()` (on beat every few minutes, at worker start and
 as `connections sweep-runs`) interrupts every run past its limit and starts one retry of each
-interrupted scheduled run; the caller hands the retries to a worker.
+interrupted scheduled run; the caller hands the retries to a worker. A rotation check nobody
+finished is interrupted too, and the candidate token it held is dropped (nothing changed).
 """
 
 import datetime as dt
@@ -11,9 +12,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from connections.choices import RunState, Trigger
-from connections.models import ChecklistRun
+from connections.choices import UNFINISHED_STATES, RunState, StepStatus, Trigger
+from connections.models import ChecklistRun, RotationCheck
+from connections.models.rotation_check import CheckOutcome
+from connections.models.run import queued_limit, running_limit
 from connections.revalidation import finish_round_if_done
 
 CTRL_C_REASON = "Stopped with Ctrl-C (SIGINT) while `connections check` was running it."
@@ -23,10 +27,12 @@ CTRL_C_REASON = "Stopped with Ctrl-C (SIGINT) while `connections check` was runn
 class SweepReport:
     interrupted: list[ChecklistRun] = field(default_factory=list)
     retries: list[ChecklistRun] = field(default_factory=list)
+    rotation_checks: list[str] = field(default_factory=list)  # public ids of interrupted checks
 
     def as_dict(self) -> dict:
         return {"interrupted": [str(r.public_id) for r in self.interrupted],
-                "retries": [str(r.public_id) for r in self.retries]}
+                "retries": [str(r.public_id) for r in self.retries],
+                "rotation_checks": self.rotation_checks}
 
 
 def _duration(seconds: int) -> str:
@@ -53,7 +59,26 @@ def sweep_runs(now: dt.datetime | None = None) -> SweepReport:
     report.retries = [retry for run in report.interrupted if (retry := _retry(run))]
     for round_id in {run.round_id for run in report.interrupted if run.round_id}:
         finish_round_if_done(round_id)  # a round waits for its retries, not for the dead runs
+    report.rotation_checks = interrupt_rotation_checks(now)
     return report
+
+
+def interrupt_rotation_checks(now: dt.datetime | None = None) -> list[str]:
+    """Rotation checks unfinished past both run limits: interrupted, their candidate dropped.
+
+    Past the task's hard time limit no worker can still be swapping the token in, so "nothing
+    changed" is true; the person rotates again with the token.
+    """
+    now = now or timezone.now()
+    stale = RotationCheck.objects.filter(state__in=UNFINISHED_STATES,
+                                         created_at__lt=now - queued_limit() - running_limit())
+    ids = [str(public_id) for public_id in stale.values_list("public_id", flat=True)]
+    RotationCheck.objects.filter(public_id__in=ids, state__in=UNFINISHED_STATES).update(
+        state=RunState.INTERRUPTED, outcome=CheckOutcome.CRASHED, overall=StepStatus.FAIL,
+        token_ciphertext="", finished_at=now,
+        message="The check got no result: the process running it stopped (killed, restarted or "
+        "lost its connection). Nothing changed; rotate again with the token.")
+    return ids
 
 
 def _retry(run: ChecklistRun) -> ChecklistRun | None:

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from connections import sweep, tasks
-from connections.models import ChecklistRun, RunState, Trigger
+from connections.models import ChecklistRun, RotationCheck, RunState, Trigger
+from connections.models.rotation import Candidate
 
 
 def _aged(run: ChecklistRun, state: str, seconds: int) -> ChecklistRun:
@@ -104,7 +105,8 @@ def test_the_command_sweeps_and_prints_what_it_interrupted(healthy):
     run = _aged(ChecklistRun.start(healthy, trigger=Trigger.CLI), RunState.RUNNING, 3600)
     out = io.StringIO()
     call_command("connections", "sweep-runs", stdout=out)
-    assert json.loads(out.getvalue()) == {"interrupted": [str(run.public_id)], "retries": []}
+    assert json.loads(out.getvalue()) == {"interrupted": [str(run.public_id)], "retries": [],
+                                          "rotation_checks": []}
 
 
 def test_beat_runs_the_sweep_every_five_minutes(db):
@@ -144,3 +146,32 @@ def test_a_batch_counts_a_run_the_sweep_interrupted(healthy, sysadmin):
     sweep.sweep_runs()
     batch.refresh_from_db()
     assert batch.is_done and batch.failed == 1 and batch.finished_at
+
+
+@override_settings(RUN_RUNNING_LIMIT_S=300, RUN_QUEUED_LIMIT_S=600)
+def test_a_rotation_check_nobody_finished_is_interrupted_and_its_candidate_dropped(
+        sam_client, healthy):
+    old_fingerprint = healthy.token_fingerprint
+
+    def rotation_check(state: str, seconds: int) -> RotationCheck:
+        check = RotationCheck.start(healthy, Candidate("candidate-token-0042", healthy.base_url, "Zapier",
+                                                       None, healthy.token_fingerprint, False))
+        RotationCheck.objects.filter(pk=check.pk).update(
+            state=state, created_at=timezone.now() - dt.timedelta(seconds=seconds))
+        return check
+
+    dead = rotation_check(RunState.RUNNING, 901)  # past the queued and the running limit
+    busy = rotation_check(RunState.RUNNING, 600)
+
+    out = io.StringIO()
+    call_command("connections", "sweep-runs", stdout=out)
+
+    assert json.loads(out.getvalue())["rotation_checks"] == [str(dead.public_id)]
+    dead.refresh_from_db()
+    assert (dead.state, dead.outcome, dead.token_ciphertext) == (RunState.INTERRUPTED, "crashed", "")
+    assert RotationCheck.objects.get(pk=busy.pk).state == RunState.RUNNING
+    healthy.refresh_from_db()
+    assert healthy.token_fingerprint == old_fingerprint  # nothing changed
+    page = sam_client.get(reverse("connections:rotation_check",
+                                  args=[healthy.public_id, dead.public_id])).content.decode()
+    assert "the process running it stopped" in page and "rotate again with the token" in page

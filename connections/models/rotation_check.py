@@ -92,7 +92,7 @@ class RotationCheck(models.Model):
 
     @property
     def is_done(self) -> bool:
-        return self.state in (RunState.FINISHED, RunState.CRASHED)
+        return self.state in (RunState.FINISHED, RunState.CRASHED, RunState.INTERRUPTED)
 
     @property
     def awaits_acceptance(self) -> bool:
