@@ -21,7 +21,8 @@ from connections.models import RateCall, RateSite
 class DatabaseStore:
     """Counts in the app's database; works on SQLite and PostgreSQL."""
 
-    def try_acquire(self, site: str, write: bool, windows: list[Window]) -> float:
+    def try_acquire(self, site: str, write: bool, windows: list[Window], ticket: str = "",
+                    hold_s: float = 0.0) -> float:
         longest = max(w.seconds for w in windows)
         self._ensure_row(site)
         with transaction.atomic():
@@ -34,10 +35,13 @@ class DatabaseStore:
                 [at for at, _ in calls], windows, write, now, [at for at, w in calls if w]))
             if wait > 0:
                 return wait
-            RateCall.objects.create(site=site, at=now, is_write=write)
+            RateCall.objects.create(site=site, at=now + hold_s, is_write=write, ticket=ticket)
             if len(calls) % 50 == 0:  # now and then, not on every admission
                 RateCall.objects.filter(site=site, at__lte=now - longest).delete()
         return 0.0
+
+    def sent(self, site: str, ticket: str) -> None:
+        RateCall.objects.filter(site=site, ticket=ticket).update(at=time.time())
 
     def set_backoff(self, site: str, seconds: float) -> None:
         self._ensure_row(site)

@@ -148,6 +148,18 @@ def test_a_back_off_holds_every_request_and_a_shorter_one_does_not_cut_it(store)
     assert store.try_acquire(site, False, WINDOWS) == 0
 
 
+def test_a_call_in_flight_holds_its_slot_and_counts_from_its_answer(store):
+    site = f"http://127.0.0.1:1/in-flight-{time.time_ns()}"
+    tickets = [f"call-{i}" for i in range(3)]
+    assert [store.try_acquire(site, False, WINDOWS, ticket, 30.0) for ticket in tickets] == [0, 0, 0]
+    assert store.try_acquire(site, False, WINDOWS) > 25  # held while in flight, past the 1 s window
+    time.sleep(0.3)
+    for ticket in tickets:  # the answers are in
+        store.sent(site, ticket)
+    # Counted from the answers: a full window from now, not from the admissions 0.3 s ago.
+    assert 0.9 < store.try_acquire(site, False, WINDOWS) <= 1.0
+
+
 def test_sites_do_not_share_a_budget(store):
     one, two = (f"http://127.0.0.1:1/{name}-{time.time_ns()}" for name in ("one", "two"))
     for _ in range(3):

@@ -8,6 +8,7 @@ import math
 import operator
 import re
 import time
+import uuid
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -305,8 +306,11 @@ class IssuetrakClient:
 
     def _attempt(self, method: str, path: str, params: dict | None, body: Any) -> tuple[ApiResult, bool]:
         """The result, and whether the checklist's budget (`ends_by`) cut the exchange's deadline."""
+        ticket = uuid.uuid4().hex
         try:
-            site_limits.acquire(self.site, write=site_limits.is_write(method), until=self.ends_by)
+            # The slot is held for the whole exchange (its deadline, and a second to spare).
+            site_limits.acquire(self.site, write=site_limits.is_write(method), until=self.ends_by,
+                                ticket=ticket, hold_s=self.timeout + 1)
         except site_limits.SiteBusy as busy:
             # Nothing was sent: our share of the site's budget is spent for longer than we wait.
             return ApiResult(Outcome.RATE_LIMITED, retry_after=math.ceil(busy.wait), message=str(busy)), False
@@ -318,10 +322,19 @@ class IssuetrakClient:
             answer = self._transport.exchange(method, url, params=params, body=body, deadline=deadline)
         except _Failure as failure:
             return failure.result, budget_cut
+        finally:
+            self._sent(ticket)
         result = _interpret(answer, path)
         if result.outcome is Outcome.RATE_LIMITED:
             site_limits.backoff(self.site, result.retry_after or NO_RETRY_AFTER_BACKOFF_S)
         return result, budget_cut
+
+    def _sent(self, ticket: str) -> None:
+        """Count the call from the moment it ended: never before the site counted it."""
+        try:
+            site_limits.sent(self.site, ticket)
+        except Exception:  # the store is unreachable: the held slot simply ages out later
+            logger.warning("could not re-stamp a call to the rate limiter's store", exc_info=True)
 
     def _log(self, method: str, result: ApiResult) -> None:
         # Path only (never the query), no body, no token; the message is already redacted.

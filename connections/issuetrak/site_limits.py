@@ -5,9 +5,11 @@ Issuetrak stacks six sliding windows per site (20 requests/s, 5 writes/s, 100/mi
 at most ISSUETRAK_RATE_SHARE (default 0.2) of each window. `acquire` is called by the client just
 before each request is sent: it admits the request (counting it in a shared store) or sleeps until
 the next slot, telling the run when the wait is long enough to notice; a wait longer than
-`max_wait` raises `SiteBusy` instead, and nothing is sent. A 429 that slips through anyway
-(Zapier spent the rest) is shared with `backoff`, so no process sends to that site before its
-`Retry-After` has passed.
+`max_wait` raises `SiteBusy` instead, and nothing is sent. Pacing is on the requests actually
+sent: an admitted call holds its slot while in flight and `sent` stamps it with the moment its
+answer arrived, so however long connecting took, the site never counts more than our share.
+A 429 that slips through anyway (Zapier spent the rest) is shared with `backoff`, so no process
+sends to that site before its `Retry-After` has passed.
 
 Stores (ISSUETRAK_RATE_STORE): a Redis URL (one Lua script per admission, Redis's clock), the
 database (`connections.rate_store`, installed at start-up), or memory (one process: tests).
@@ -29,9 +31,12 @@ from django.conf import settings
 
 from connections.issuetrak.limits import WINDOW_NAMES, WINDOWS, WRITE_METHODS, Window
 
-# Admission happens a moment before the request reaches the site, and the moment varies; a
-# window counted this much longer keeps that jitter from ever squeezing one request too many in.
+# Clocks and stores round: a window counted this much longer never squeezes one request too many in.
 MARGIN_S = 0.05
+# While a call is in flight its slot is held (counted in every window); once the answer is in,
+# `sent` re-stamps it to that moment, which is never before the site counted it. A wait that may
+# end when an in-flight call lands is re-tried this often instead of slept through.
+IN_FLIGHT_POLL_S = 5.0
 # Shorter waits pass silently; a longer one is written on the run while it lasts.
 NOTE_AFTER_S = 2.0
 DEFAULT_SHARE = 0.2
@@ -153,8 +158,13 @@ def budget(site: str) -> list[Window]:
 
 
 class Store(Protocol):
-    def try_acquire(self, site: str, write: bool, windows: list[Window]) -> float:
-        """0 when the request is admitted (and counted), else the seconds until it could be."""
+    def try_acquire(self, site: str, write: bool, windows: list[Window], ticket: str = "",
+                    hold_s: float = 0.0) -> float:
+        """0 when the request is admitted (counted under `ticket`, stamped `hold_s` ahead: in
+        flight), else the seconds until it could be."""
+
+    def sent(self, site: str, ticket: str) -> None:
+        """The call admitted under `ticket` is over: stamp it now."""
 
     def set_backoff(self, site: str, seconds: float) -> None:
         """No request to `site` is admitted for `seconds` from now (longer ones already set stay)."""
@@ -183,21 +193,28 @@ class MemoryStore:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._calls: dict[str, list[tuple[float, bool]]] = {}
+        self._calls: dict[str, list[tuple[float, bool, str]]] = {}
         self._backoff: dict[str, float] = {}
 
-    def try_acquire(self, site: str, write: bool, windows: list[Window]) -> float:
+    def try_acquire(self, site: str, write: bool, windows: list[Window], ticket: str = "",
+                    hold_s: float = 0.0) -> float:
         longest = max(w.seconds for w in windows)
         with self._lock:
             now = time.time()
-            calls = [c for c in self._calls.get(site, []) if c[0] > now - longest]
-            times = [t for t, _ in calls]
+            calls = sorted(c for c in self._calls.get(site, []) if c[0] > now - longest)
+            times = [t for t, _, _ in calls]
             wait = max(self._backoff.get(site, 0.0) - now,
-                       wait_for(times, windows, write, now, [t for t, w in calls if w]))
+                       wait_for(times, windows, write, now, [t for t, w, _ in calls if w]))
             if wait <= 0:
-                calls.append((now, write))
+                calls.append((now + hold_s, write, ticket))
             self._calls[site] = calls
             return max(wait, 0.0)
+
+    def sent(self, site: str, ticket: str) -> None:
+        with self._lock:
+            now = time.time()
+            self._calls[site] = [(now, w, t) if t == ticket else (at, w, t)
+                                 for at, w, t in self._calls.get(site, [])]
 
     def set_backoff(self, site: str, seconds: float) -> None:
         with self._lock:
@@ -210,16 +227,17 @@ class MemoryStore:
 
 
 # KEYS: all calls (sorted set), writes (sorted set), back-off key, counter.
-# ARGV: is_write, longest window ms, then limit, ms, writes_only per window. Redis's own clock,
-# so hosts with skewed clocks still agree. Returns 0 (admitted) or the wait in ms.
+# ARGV: is_write, longest window ms, ticket, hold ms, then limit, ms, writes_only per window.
+# Redis's own clock, so hosts with skewed clocks still agree. Returns 0 (admitted) or the wait in ms.
 _ADMIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local is_write = ARGV[1] == '1'
 local longest = tonumber(ARGV[2])
+local hold = tonumber(ARGV[4])
 local wait = redis.call('PTTL', KEYS[3])
 if wait < 0 then wait = 0 end
-local i = 3
+local i = 5
 while ARGV[i] do
   local limit, ms, writes_only = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2] == '1'
   i = i + 3
@@ -235,16 +253,26 @@ while ARGV[i] do
   end
 end
 if wait > 0 then return wait end
-local member = now .. ':' .. redis.call('INCR', KEYS[4])
-redis.call('ZADD', KEYS[1], now, member)
+local member = ARGV[3]
+if member == '' then member = now .. ':' .. redis.call('INCR', KEYS[4]) end
+redis.call('ZADD', KEYS[1], now + hold, member)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
-redis.call('PEXPIRE', KEYS[1], longest)
+redis.call('PEXPIRE', KEYS[1], longest + hold)
 if is_write then
-  redis.call('ZADD', KEYS[2], now, member)
+  redis.call('ZADD', KEYS[2], now + hold, member)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - longest)
-  redis.call('PEXPIRE', KEYS[2], longest)
+  redis.call('PEXPIRE', KEYS[2], longest + hold)
 end
-redis.call('PEXPIRE', KEYS[4], longest)
+redis.call('PEXPIRE', KEYS[4], longest + hold)
+return 0
+"""
+
+# KEYS: all calls, writes. ARGV: ticket. Re-stamps an admitted call (if still counted) to now.
+_SENT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1])
 return 0
 """
 
@@ -265,17 +293,23 @@ class RedisStore:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._admit = self._redis.register_script(_ADMIT)
+        self._sent = self._redis.register_script(_SENT)
         self._backoff = self._redis.register_script(_BACKOFF)
 
     def _keys(self, site: str) -> list[str]:
         base = self.PREFIX + site
         return [f"{base}:calls", f"{base}:writes", f"{base}:backoff", f"{base}:seq"]
 
-    def try_acquire(self, site: str, write: bool, windows: list[Window]) -> float:
-        args: list = ["1" if write else "0", math.ceil(max(w.seconds for w in windows) * 1000)]
+    def try_acquire(self, site: str, write: bool, windows: list[Window], ticket: str = "",
+                    hold_s: float = 0.0) -> float:
+        args: list = ["1" if write else "0", math.ceil(max(w.seconds for w in windows) * 1000), ticket,
+                      math.ceil(hold_s * 1000)]
         for w in windows:
             args += [w.limit, math.ceil(w.seconds * 1000), "1" if w.writes_only else "0"]
         return int(self._admit(keys=self._keys(site), args=args)) / 1000
+
+    def sent(self, site: str, ticket: str) -> None:
+        self._sent(keys=self._keys(site)[:2], args=[ticket])
 
     def set_backoff(self, site: str, seconds: float) -> None:
         if seconds > 0:
@@ -350,10 +384,11 @@ def _report(note: str) -> None:
 
 
 def acquire(site: str, *, write: bool = False, max_wait: float | None = None, until: float | None = None,
-            sleep: Callable[[float], None] = time.sleep) -> float:
+            sleep: Callable[[float], None] = time.sleep, ticket: str = "", hold_s: float = 0.0) -> float:
     """Wait for a slot in every window of `site` and take it; returns the seconds waited.
 
-    Raises SiteBusy (nothing taken) when the next slot is further away than `max_wait`
+    With a `ticket`, the slot is held `hold_s` ahead (the call is in flight) until `sent(site,
+    ticket)`. Raises SiteBusy (nothing taken) when the next slot is further away than `max_wait`
     (default ISSUETRAK_RATE_MAX_WAIT_S) from the start of the call, or past `until` (monotonic).
     """
     if max_wait is None:
@@ -363,18 +398,24 @@ def acquire(site: str, *, write: bool = False, max_wait: float | None = None, un
     windows = budget(site)
     store = current_store()
     waited, noted = 0.0, False
-    while (wait := store.try_acquire(site, write, windows)) > 0:
+    while (wait := store.try_acquire(site, write, windows, ticket, hold_s)) > 0:
         if waited + wait > max_wait:
             _report(queued_message(wait))
             raise SiteBusy(site, wait)
         if wait >= NOTE_AFTER_S:
             _report(queued_message(wait))
             noted = True
-        sleep(wait)
-        waited += wait
+        nap = min(wait, IN_FLIGHT_POLL_S)  # a call in flight may land and free its slot sooner
+        sleep(nap)
+        waited += nap
     if noted:
         _report("")
     return waited
+
+
+def sent(site: str, ticket: str) -> None:
+    """The call admitted under `ticket` is over (answered or failed): count it from now."""
+    current_store().sent(site, ticket)
 
 
 def backoff(site: str, retry_after: float) -> None:

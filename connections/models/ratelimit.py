@@ -15,11 +15,15 @@ class RateSite(models.Model):
 
 
 class RateCall(models.Model):
-    """One request admitted to a site (Unix time), kept as long as the longest window."""
+    """One request admitted to a site (Unix time), kept as long as the longest window.
+
+    In flight, `at` is ahead of now (the slot is held); the answer re-stamps it by `ticket`.
+    """
 
     site = models.CharField(max_length=500)
     at = models.FloatField()
     is_write = models.BooleanField(default=False)
+    ticket = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["site", "at"], name="ratecall_site_at")]
