@@ -97,14 +97,15 @@ def due_rows(today: dt.date):
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(2000):
-            for values in chunk:
-                connection = Candidate(*values[:5], recipients_of(values[5]))
-                due = notice_for(connection.expires_on, connection.expiry_thresholds or default_thresholds)
-                if due is not None:
-                    kind, threshold, summary = due
-                    yield from notices.rows_for(connection, kind=kind, threshold=threshold,
-                                                created_at=now, summary=summary, via=via,
-                                                label=connection.label)
+            for pk, label, fingerprint, expires_on, override, recipients in chunk:
+                due = notice_for(expires_on, override or default_thresholds)
+                if due is None:
+                    continue
+                kind, threshold, summary = due
+                connection = Candidate(pk, label, fingerprint, expires_on, override,
+                                       recipients_of(recipients))
+                yield from notices.rows_for(connection, kind=kind, threshold=threshold, created_at=now,
+                                            summary=summary, via=via, label=label)
 
 
 def _notice_for(today: dt.date, expires_on: dt.date | None, thresholds: str):
