@@ -132,17 +132,9 @@ def test_a_worker_killed_mid_run_leaves_no_run_running(make_connection, slow_sim
     assert ChecklistRun.objects.count() == 2  # retried once, not again
 
 
-@pytest.fixture
-def slower_sim():
-    """Each call answered after five seconds: the run is still going whenever the signal lands,
-    however loaded the machine."""
-    with IssuetrakSimulator(slow_seconds=5.0) as sim:
-        yield sim
-
-
-def test_ctrl_c_in_connections_check_marks_its_run_interrupted(make_connection, slower_sim, tmp_path,
+def test_ctrl_c_in_connections_check_marks_its_run_interrupted(make_connection, slow_sim, tmp_path,
                                                                client, sysadmin):
-    connection = _slow(make_connection, slower_sim)
+    connection = _slow(make_connection, slow_sim)
     check = _manage(_env(tmp_path), "connections", "check", "Slow")
     try:
         run = _wait_for(lambda: ChecklistRun.objects.filter(state=RunState.RUNNING).first(), 20,
