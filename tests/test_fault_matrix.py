@@ -65,8 +65,11 @@ def _env(tmp_path: Path, **extra) -> dict:
 
 
 def _manage(env: dict, *args: str) -> subprocess.Popen:
+    # SIGINT back to its default: a suite started in the background inherits it ignored, and
+    # Python then installs no Ctrl-C handler in the child.
     return subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _worker(env: dict) -> subprocess.Popen:
