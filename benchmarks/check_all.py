@@ -16,7 +16,7 @@ def main(total: int, slow: int, timeout: float) -> None:
     from django.conf import settings
 
     from connections.models import Connection
-    from connections.runs import check_many
+    from connections.runs import check_batch
     from connections.simulator import IssuetrakSimulator
     from connections.simulator.ratelimit import WINDOW_NAMES
 
@@ -35,7 +35,7 @@ def main(total: int, slow: int, timeout: float) -> None:
             connection.set_token(f"token-{n}")
             connection.save()
         started = time.perf_counter()
-        runs = check_many(Connection.objects.active(), trigger="cli")
+        _batch, runs = check_batch(Connection.objects.active(), trigger="cli")
         wall = time.perf_counter() - started
     per_run = sorted(r.duration_ms for r in runs)
     batches = -(-total // settings.CHECK_CONCURRENCY)

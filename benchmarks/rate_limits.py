@@ -48,10 +48,10 @@ def worker(index: int, of: int) -> None:
 
     django.setup()
     from connections.models import Connection
-    from connections.runs import check_many
+    from connections.runs import check_batch
 
     mine = [c for c in Connection.objects.active().order_by("pk") if c.pk % of == index]
-    check_many(mine, trigger="cli")
+    check_batch(mine, trigger="cli")
 
 
 def _reset_store(store: str) -> None:

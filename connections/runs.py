@@ -7,10 +7,11 @@ in this process, other processes and other hosts share one budget per site.
 """
 
 import datetime as dt
+import queue
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -18,35 +19,10 @@ from django.utils import timezone
 
 from connections import site_chunks
 from connections.checklist.registry import SiteShare
-from connections.choices import DONE_STATES
+from connections.choices import DONE_STATES, RunState
 from connections.issuetrak import site_limits
 from connections.models import CheckBatch, ChecklistRun, Connection
-from connections.models.run import takeable, timed_checklist
-
-
-def interleave_by_site(connections: Iterable[Connection]) -> list[Connection]:
-    """Round-robin over sites, so runs waiting on one site's limits do not hold up the others."""
-    queues: dict[str, list[Connection]] = defaultdict(list)
-    for connection in connections:
-        queues[site_limits.site_key(connection.base_url)].append(connection)
-    ordered, depth = [], max((len(q) for q in queues.values()), default=0)
-    for i in range(depth):
-        ordered += [q[i] for q in queues.values() if i < len(q)]
-    return ordered
-
-
-def check_many(connections: Iterable[Connection], *, trigger: str, by=None,
-               concurrency: int | None = None) -> list[ChecklistRun]:
-    """Check many connections, a bounded number at a time; a dead site costs only its timeout."""
-    connections = interleave_by_site(connections)
-    runs = [ChecklistRun.start(c, trigger=trigger, by=by) for c in connections]
-    runs = [run for run in runs if run.claim()]
-    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
-        futures = {pool.submit(_reported_checklist, run): run for run in runs}
-        for future in as_completed(futures):
-            futures[future].finish(*future.result())
-    return runs
+from connections.models.run import takeable
 
 
 def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, scope: str = "",
@@ -54,27 +30,49 @@ def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, sco
                 ) -> tuple[CheckBatch, list[ChecklistRun]]:
     """Check many connections in this process as one batch (the same batch as the list's
     "Check all"): runs inserted and claimed in bulk, `on_finished` called as each one ends."""
-    batch, runs = CheckBatch.start(interleave_by_site(connections), trigger=trigger, by=by, scope=scope,
-                                   claim=True)
-    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(runs) or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
-        futures = {pool.submit(_reported_checklist, run): run for run in runs}
-        for future in as_completed(futures):
-            run = futures[future].finish(*future.result())
-            if on_finished:
-                on_finished(run)
+    batch, runs = CheckBatch.start(connections, trigger=trigger, by=by, scope=scope, claim=True)
+    check_here(runs, concurrency=concurrency, on_finished=on_finished)
     batch.refresh_from_db()
     return batch, runs
 
 
-def _reported_checklist(run: ChecklistRun):
-    # The network part touches the database only to note a long wait on the run; this pool
-    # thread's connection is closed here, since Django would not close it.
-    try:
-        with site_limits.reporting(run.note_rate):
-            return timed_checklist(run.connection)
-    finally:
-        db_connection.close()
+def check_here(runs: list[ChecklistRun], *, concurrency: int | None = None,
+               on_finished: Callable[[ChecklistRun], None] | None = None) -> None:
+    """Check claimed runs in this process: each site's runs in order, sharing the site's answer
+    (a dead site costs one timeout), CHECK_CONCURRENCY sites at a time; each stored as it ends.
+
+    The pool threads only talk to the sites; this thread stores every outcome, so a caller
+    inside a transaction (or SQLite's single writer) is never competed with.
+    """
+    by_site: dict[str, list[ChecklistRun]] = defaultdict(list)
+    for run in runs:
+        by_site[site_limits.site_key(run.connection.base_url)].append(run)
+    outcomes: queue.SimpleQueue = queue.SimpleQueue()
+
+    def check(site_runs: list[ChecklistRun]) -> None:
+        reported = 0
+
+        def hand_over(outcome) -> None:
+            nonlocal reported
+            reported += 1
+            outcomes.put(outcome)
+
+        try:
+            site_chunks.check_site(site_runs, SiteShare(), on_outcome=hand_over)
+        finally:
+            for run in site_runs[reported:]:  # stopped early: crashed, never waited for
+                outcomes.put((run, None, 0))
+            db_connection.close()  # Django would not close a pool thread's connection
+
+    workers = max(1, min(concurrency or settings.CHECK_CONCURRENCY, len(by_site) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checklist") as pool:
+        for site_runs in by_site.values():
+            pool.submit(check, site_runs)
+        for _ in runs:
+            run, results, duration_ms = outcomes.get()
+            run.finish(results, duration_ms)
+            if on_finished:
+                on_finished(run)
 
 
 def check_batch_chunk(run_ids: list[int], anchor_id: int | None = None,
@@ -140,20 +138,8 @@ class BatchFollower:
 
     def _take_over(self, runs) -> None:
         """Check here what no worker has taken (or whose worker died), site by site."""
-        ids = list(runs.filter(takeable(timezone.now())).values_list("pk", flat=True))
-        claimed = ChecklistRun.claim_many(ids)
+        now = timezone.now()
+        runs.filter(takeable(now)).update(state=RunState.RUNNING, started_at=now)  # one claim, no id list
+        claimed = list(runs.filter(state=RunState.RUNNING, started_at=now).select_related("connection"))
         self.taken_over += len(claimed)
-        by_site: dict[str, list[ChecklistRun]] = defaultdict(list)
-        for run in claimed:
-            by_site[site_limits.site_key(run.connection.base_url)].append(run)
-
-        def check(site_runs):
-            try:
-                site_chunks.check_site(site_runs, SiteShare(),
-                                       on_outcome=lambda outcome: outcome[0].finish(*outcome[1:]))
-            finally:
-                db_connection.close()
-
-        workers = max(1, min(settings.CHECK_CONCURRENCY, len(by_site) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="takeover") as pool:
-            list(pool.map(check, by_site.values()))
+        check_here(claimed)

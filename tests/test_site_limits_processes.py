@@ -78,5 +78,7 @@ def test_two_processes_checking_one_site_stay_within_the_share(store, site, tmp_
     assert {d["overall"] for d in documents} <= {"pass", "warn"}, outputs[0][1][-2000:]
     stats = sim.rate_stats()["sites"][url]
     assert stats["refused"] == 0
-    assert stats["requests"] >= 2 * CONNECTIONS * 2  # at least two calls per run reached the site
+    # Each run's own token call reached the site; the site's steps and the user read were made
+    # once per process and shared by its runs.
+    assert 2 * CONNECTIONS < stats["requests"] <= 2 * (CONNECTIONS + 3)
     assert sim.windows_over(SHARE) == []
