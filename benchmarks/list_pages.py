@@ -40,13 +40,18 @@ AUDIT_PAGES = {
 }
 
 
+def _maintenance_url(url: str) -> str:
+    """The server's `postgres` database: DATABASE_URL's own database need not exist."""
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
 def postgres_bench_database(url: str) -> str:
     """Create a fresh database next to DATABASE_URL's; return its URL."""
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/") + "_listbench"
-    with psycopg.connect(url, autocommit=True) as admin:
+    with psycopg.connect(_maintenance_url(url), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path="/" + name))
@@ -57,7 +62,7 @@ def drop_postgres(url: str, bench_url: str) -> None:
     from django.db import connections
 
     connections.close_all()
-    with psycopg.connect(url, autocommit=True) as admin:
+    with psycopg.connect(_maintenance_url(url), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(bench_url).path.lstrip("/")}"')
 
 

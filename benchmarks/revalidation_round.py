@@ -80,14 +80,19 @@ def main(args) -> None:
     from django.conf import settings
     from django.db import connection as db
 
+    from connections.issuetrak import site_limits
     from connections.models import ChecklistRun, Connection, NotifierRun
     from connections.simulator import IssuetrakSimulator
     from connections.simulator.ratelimit import WINDOW_NAMES
     from issuetrak_admin.celery import app
 
     spread_minutes = 300 / args.time_scale
+    # Our limiter's windows shrink with the simulator's, else a big site's share of a real 10-minute
+    # window is spent after a few checks and the rest of its runs end "rate-limited" unsent.
     env = {**os.environ, "CELERY_BROKER_URL": broker, "REVALIDATION_SPREAD_MINUTES": str(spread_minutes),
            "REVALIDATION_CHUNK_SIZE": "10", "ISSUETRAK_TIMEOUT_S": str(TIMEOUT_S),
+           "ISSUETRAK_RATE_STORE": broker, "ISSUETRAK_RATE_SHARE": str(SHARE),
+           "ISSUETRAK_RATE_TIME_SCALE": f"{args.time_scale:g}",
            "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{settings.DATA_DIR}/issuetrak-admin.sqlite3"}
     app.conf.update(broker_url=broker, broker_transport_options={}, task_always_eager=False)
     app._pool, app.amqp._producer_pool = None, None  # made for the set-up's memory:// broker
@@ -106,6 +111,7 @@ def main(args) -> None:
         Connection.objects.bulk_create(rows, batch_size=1000)
         for workers in args.workers:
             sim.reset_rate_limits()
+            site_limits.RedisStore(broker).reset()  # the previous worker count's admissions
             _purge(app)
             processes = start_workers(workers, env)
             try:

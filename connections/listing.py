@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from connections import keyset, search_index
-from connections.choices import AuditAction, Channel, StepStatus
+from connections.choices import AuditAction, Channel
 from connections.models import AuditEvent, Connection, Notice
 
 PAGE_SIZE = 50
@@ -74,7 +74,8 @@ class ListFilters:
             queryset = queryset.filter(
                 expires_key__lte=timezone.localdate() + dt.timedelta(days=self.expiring))
         if self.failing:
-            queryset = queryset.filter(last_overall=StepStatus.FAIL)
+            # health_rank 0 is last_overall "fail": the health index's range, not a table scan.
+            queryset = queryset.filter(health_rank=0)
         if self.q:
             queryset = queryset.filter(search_index.contains(Connection._meta.db_table, SEARCHED, self.q))
         return queryset.annotate(label_key=Lower("label"))

@@ -68,6 +68,18 @@ def test_search_combines_with_filters_and_sort(sam_client, make_connection):
                      .content.decode()) == []
 
 
+def test_the_failing_filter_walks_the_health_index_for_its_page_and_count(sam_client, make_connection):
+    make_connection("Broken")
+    make_connection("Fine")
+    Connection.objects.filter(label="Broken").update(last_overall="fail")
+    Connection.objects.filter(label="Fine").update(last_overall="pass")
+    assert labels_in(sam_client.get(LIST, {"failing": 1}).content.decode()) == ["Broken"]
+    listing = ListFilters({"failing": "1"})
+    assert listing.count() == 1
+    if connection.vendor == "sqlite":  # PostgreSQL rightly scans a two-row table
+        assert "connection_sort_health" in listing.queryset().explain()  # a range, not every row
+
+
 def test_every_sort_reverses(sam_client, make_connection):
     make_connection("b", expires_on=days(5))
     make_connection("A", expires_on=None)

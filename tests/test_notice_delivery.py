@@ -116,6 +116,16 @@ def test_a_bouncing_address_is_shown_on_the_connection_and_in_the_sysadmin_banne
     assert "bounces" not in sam_client.get(reverse("connections:list")).content.decode()
 
 
+@override_settings(NOTICE_MAX_ATTEMPTS=1)
+def test_an_archived_connections_bouncing_address_leaves_the_banner(make_connection, smtp, clock, sam_client):
+    zapier = _due(make_connection)
+    expiry.scan()
+    assert f"Mail to {REJECT} bounces" in sam_client.get(reverse("connections:list")).content.decode()
+    zapier.archived_at = timezone.now()
+    zapier.save()
+    assert "bounces" not in sam_client.get(reverse("connections:list")).content.decode()
+
+
 def test_the_report_says_already_sent_only_for_a_notice_recorded_as_sent(make_connection, clock):
     zapier = make_connection(expires_on=TODAY + dt.timedelta(days=7))
     notices.record(notices.rows_for(zapier, kind="expiring", threshold=7, summary="due"))

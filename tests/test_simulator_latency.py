@@ -31,3 +31,23 @@ def test_the_command_takes_a_latency():
     assert simulator.latency_seconds == 0.05
     with pytest.raises(CommandError, match="--latency-ms must not be negative"):
         build_simulator(**vars(parser.parse_args(["--port", "0", "--latency-ms", "-1"])))
+
+
+def test_a_burst_of_new_connections_is_queued_while_the_accept_loop_is_busy():
+    import socket
+
+    from connections.simulator.server import _Server
+
+    server = _Server(("127.0.0.1", 0), IssuetrakSimulator()._app)  # bound, listening, not accepting
+    clients = []
+    try:
+        for _ in range(64):
+            client = socket.socket()
+            client.settimeout(0.5)
+            client.connect(server.server_address)  # a dropped SYN would time out here
+            clients.append(client)
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
+    assert len(clients) == 64

@@ -205,6 +205,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # else server_close() joins every handler thread, slow ones too
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections (dozens of
+    # worker threads at once): each dropped one costs the client a 1 s retransmit, read as a timeout.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SimulatedIssuetrak):
         if ":" in address[0]:
