@@ -19,6 +19,9 @@ from connections.models import AuditEvent, Connection, Notice
 
 PAGE_SIZE = 50
 MAX_QUERY = 100  # characters of ?q= kept; longer input is cut, never an error
+# Matches counted for "Check these N": past this the button says "1,000+" (the count stops
+# there, so its cost is bounded however many rows match).
+COUNT_LIMIT = 1000
 SEARCHED = ("label", "base_url", "token_name", "token_user")
 # ?sort=NAME walks these keys ascending, ?sort=-NAME descending (the last key makes it unique).
 SORTS = {
@@ -64,8 +67,14 @@ class ListFilters:
         return bool(self.q) or self.failing or self.expiring is not None
 
     def count(self) -> int:
-        """How many connections match: one COUNT, asked for only on a filtered list ("Check these N")."""
-        return self._filtered().order_by().count()
+        """How many connections match, counted up to COUNT_LIMIT + 1 at most: one bounded COUNT,
+        asked for only on a filtered list ("Check these N")."""
+        return self._filtered().order_by()[:COUNT_LIMIT + 1].count()
+
+    def count_text(self) -> str:
+        """The count as the button shows it: "37", or "1,000+" past the limit."""
+        count = self.count()
+        return f"{COUNT_LIMIT:,}+" if count > COUNT_LIMIT else str(count)
 
     def _filtered(self):
         queryset = Connection.objects.filter(archived_at__isnull=not self.archived)

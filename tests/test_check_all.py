@@ -17,6 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from connections import listing as list_module
 from connections.choices import AuditAction, StepStatus
 from connections.models import AuditEvent, CheckBatch, ChecklistRun, Connection
 
@@ -64,6 +65,21 @@ def test_check_all_from_the_list_checks_the_filtered_list_as_one_batch(
     partial = sam_client.get(response["Location"], headers={"HX-Request": "true"}).content.decode()
     assert partial.startswith("{#") is False and 'id="batch-progress"' in partial
     assert "hx-trigger" not in partial  # done: polling stops
+
+
+def test_past_the_count_limit_the_button_says_so_and_the_batch_still_takes_every_match(
+        sam_client, make_connection, simulator, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(list_module, "COUNT_LIMIT", 3)
+    for n in range(5):
+        on_site(make_connection, simulator, "healthy", label=f"Zapier {n}")
+    Connection.objects.update(last_overall=StepStatus.FAIL)
+
+    page = sam_client.get(reverse("connections:list"), {"failing": "1"}).content.decode()
+    assert "Check these 3+" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        sam_client.post(reverse("connections:check_all"), {"failing": "1"})
+    batch = CheckBatch.objects.get()
+    assert (batch.total, batch.done) == (5, 5)
 
 
 def test_the_progress_page_polls_while_runs_are_going(sam_client, make_connection):
