@@ -26,6 +26,8 @@ from revalidation_round import (
     _broker,
     _purge,
     build_sites,
+    make_connections,
+    site_figures,
     start_workers,
     stop_workers,
 )
@@ -40,7 +42,7 @@ def main(args) -> None:
     from django.conf import settings
 
     from connections.issuetrak import site_limits
-    from connections.models import ChecklistRun, Connection
+    from connections.models import ChecklistRun
     from connections.simulator import IssuetrakSimulator
     from connections.simulator.ratelimit import WINDOW_NAMES
     from issuetrak_admin.celery import app
@@ -55,14 +57,7 @@ def main(args) -> None:
     results = []
     with IssuetrakSimulator(extra_sites=site_dicts, slow_seconds=TIMEOUT_S * 3, time_scale=args.time_scale,
                             latency_seconds=args.latency_ms / 1000) as sim:
-        rows = []
-        for n, count in counts.items():
-            for i in range(count):
-                connection = Connection(label=f"s{n} c{i}", token_name=f"s{n} c{i}",
-                                        base_url=sim.site_url(f"site{n}"), token_user="integration")
-                connection.set_token(f"s{n}-t{i}")
-                rows.append(connection)
-        Connection.objects.bulk_create(rows, batch_size=1000)
+        make_connections(sim, counts)
         for workers in args.workers:
             sim.reset_rate_limits()
             site_limits.RedisStore(broker).reset()
@@ -78,18 +73,14 @@ def main(args) -> None:
             finally:
                 stop_workers(processes)
             documents = json.loads(done.stdout)
-            stats = sim.rate_stats()
-            calls = sum(site["requests"] for site in stats["sites"].values())
-            peaks = {w: max(site["peaks"][w] for site in stats["sites"].values()) for w in WINDOW_NAMES}
-            limits = stats["sites"][next(iter(stats["sites"]))]["limits"]
+            calls, peaks, limits, refused = site_figures(sim)
             overall = {}
             for document in documents:
                 overall[document["overall"]] = overall.get(document["overall"], 0) + 1
             took_over = next((line.split()[0] for line in done.stderr.splitlines()
                               if "no worker took" in line), "0")
-            results.append((workers, wall, calls, len(documents), overall, peaks, limits,
-                            sum(site["refused"] for site in stats["sites"].values()), took_over,
-                            sim.windows_over(SHARE)))
+            results.append((workers, wall, calls, len(documents), overall, peaks, limits, refused,
+                            took_over, sim.windows_over(SHARE)))
             ChecklistRun.objects.all().delete()
     print(f"check --all, broker {broker.split(':')[0]}, {connections_total} connections over "
           f"{sites_total} sites ({sum(1 for c in counts.values() if c == 100)} with 100), "

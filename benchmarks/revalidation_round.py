@@ -60,6 +60,30 @@ def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
         for n in range(count)]
 
 
+def make_connections(sim, counts: dict[int, int]) -> None:
+    """Each simulated site's connections, one token each, inserted in bulk."""
+    from connections.models import Connection
+
+    rows = []
+    for n, count in counts.items():
+        for i in range(count):
+            connection = Connection(label=f"s{n} c{i}", token_name=f"s{n} c{i}",
+                                    base_url=sim.site_url(f"site{n}"), token_user="integration")
+            connection.set_token(f"s{n}-t{i}")
+            rows.append(connection)
+    Connection.objects.bulk_create(rows, batch_size=1000)
+
+
+def site_figures(sim) -> tuple[int, dict, dict, int]:
+    """(calls, the busiest site's peak per window, the limits, 429s) over every simulated site."""
+    from connections.simulator.ratelimit import WINDOW_NAMES
+
+    sites = sim.rate_stats()["sites"].values()
+    peaks = {w: max(site["peaks"][w] for site in sites) for w in WINDOW_NAMES}
+    return (sum(site["requests"] for site in sites), peaks, next(iter(sites))["limits"],
+            sum(site["refused"] for site in sites))
+
+
 def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -81,7 +105,7 @@ def main(args) -> None:
     from django.db import connection as db
 
     from connections.issuetrak import site_limits
-    from connections.models import ChecklistRun, Connection, NotifierRun
+    from connections.models import ChecklistRun, NotifierRun
     from connections.simulator import IssuetrakSimulator
     from connections.simulator.ratelimit import WINDOW_NAMES
     from issuetrak_admin.celery import app
@@ -101,14 +125,7 @@ def main(args) -> None:
     results = []
     with IssuetrakSimulator(extra_sites=site_dicts, slow_seconds=TIMEOUT_S * 3, time_scale=args.time_scale,
                             latency_seconds=args.latency_ms / 1000) as sim:
-        rows = []
-        for n, count in counts.items():
-            for i in range(count):
-                connection = Connection(label=f"s{n} c{i}", token_name=f"s{n} c{i}",
-                                        base_url=sim.site_url(f"site{n}"), token_user="integration")
-                connection.set_token(f"s{n}-t{i}")
-                rows.append(connection)
-        Connection.objects.bulk_create(rows, batch_size=1000)
+        make_connections(sim, counts)
         for workers in args.workers:
             sim.reset_rate_limits()
             site_limits.RedisStore(broker).reset()  # the previous worker count's admissions
@@ -123,13 +140,9 @@ def main(args) -> None:
                 wall = time.perf_counter() - started
             finally:
                 stop_workers(processes)
-            stats = sim.rate_stats()
-            calls = sum(site["requests"] for site in stats["sites"].values())
-            peaks = {w: max(site["peaks"][w] for site in stats["sites"].values()) for w in WINDOW_NAMES}
-            limits = stats["sites"][next(iter(stats["sites"]))]["limits"]
+            calls, peaks, limits, refused = site_figures(sim)
             runs = ChecklistRun.objects.filter(round=heartbeat)
-            results.append((workers, wall, calls, runs.count(), heartbeat.summary, peaks, limits,
-                            sum(site["refused"] for site in stats["sites"].values())))
+            results.append((workers, wall, calls, runs.count(), heartbeat.summary, peaks, limits, refused))
     print(f"{db.vendor}, broker {broker.split(':')[0]}, {connections_total} connections over {sites_total} "
           f"sites ({sum(1 for c in counts.values() if c == 100)} with 100), {args.latency_ms} ms latency, "
           f"time scale {args.time_scale:g} (spread {spread_minutes * 60:.0f} s):")
