@@ -27,6 +27,8 @@ from revalidation_round import (
     _purge,
     build_sites,
     make_connections,
+    print_peaks,
+    print_summary,
     site_figures,
     start_workers,
     stop_workers,
@@ -44,7 +46,6 @@ def main(args) -> None:
     from connections.issuetrak import site_limits
     from connections.models import ChecklistRun
     from connections.simulator import IssuetrakSimulator
-    from connections.simulator.ratelimit import WINDOW_NAMES
     from issuetrak_admin.celery import app
 
     env = {**os.environ, "CELERY_BROKER_URL": broker, "REVALIDATION_CHUNK_SIZE": "10",
@@ -89,11 +90,8 @@ def main(args) -> None:
         print(f"  {workers} worker process(es): wall {wall:.1f} s, {checked} runs ({overall}), {calls} calls "
               f"= {calls / checked:.2f} per connection, {refused} answered 429, {took_over} taken over by "
               f"the command, windows over the share: {over or 'none'}")
-        print("    busiest site's peak per window (limit; 20 % share): " + ", ".join(
-            f"{w} {peaks[w]} ({limits[w]}; {limits[w] * SHARE:g})" for w in WINDOW_NAMES))
-    best = min(results, key=lambda r: r[1])
-    print(f"check --all on workers: {connections_total} connections, {best[2] / best[3]:.2f} calls per "
-          f"connection; wall " + ", ".join(f"{r[0]} worker(s) {r[1]:.1f} s" for r in results))
+        print_peaks(peaks, limits)
+    print_summary("check --all on workers", connections_total, results)
 
 
 if __name__ == "__main__":

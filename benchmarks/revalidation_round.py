@@ -84,6 +84,20 @@ def site_figures(sim) -> tuple[int, dict, dict, int]:
             sum(site["refused"] for site in sites))
 
 
+def print_peaks(peaks: dict, limits: dict) -> None:
+    from connections.simulator.ratelimit import WINDOW_NAMES
+
+    print("    busiest site's peak per window (limit; 20 % share): " + ", ".join(
+        f"{w} {peaks[w]} ({limits[w]}; {limits[w] * SHARE:g})" for w in WINDOW_NAMES))
+
+
+def print_summary(title: str, connections_total: int, results: list[tuple]) -> None:
+    """The figure printed last: calls per connection of the fastest run, wall per worker count."""
+    best = min(results, key=lambda r: r[1])
+    print(f"{title}: {connections_total} connections, {best[2] / best[3]:.2f} calls per "
+          f"connection; wall " + ", ".join(f"{r[0]} worker(s) {r[1]:.1f} s" for r in results))
+
+
 def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -107,7 +121,6 @@ def main(args) -> None:
     from connections.issuetrak import site_limits
     from connections.models import ChecklistRun, NotifierRun
     from connections.simulator import IssuetrakSimulator
-    from connections.simulator.ratelimit import WINDOW_NAMES
     from issuetrak_admin.celery import app
 
     spread_minutes = 300 / args.time_scale
@@ -150,11 +163,8 @@ def main(args) -> None:
         print(f"  {workers} worker process(es): wall {wall:.1f} s, {checked} runs "
               f"({summary.get('overall')}), {calls} calls = {calls / checked:.2f} per connection, "
               f"{refused} answered 429")
-        print("    busiest site's peak per window (limit; 20 % share): " + ", ".join(
-            f"{w} {peaks[w]} ({limits[w]}; {limits[w] * SHARE:g})" for w in WINDOW_NAMES))
-    best = min(results, key=lambda r: r[1])
-    print(f"re-validation round: {connections_total} connections, {best[2] / best[3]:.2f} calls per "
-          f"connection; wall " + ", ".join(f"{r[0]} worker(s) {r[1]:.1f} s" for r in results))
+        print_peaks(peaks, limits)
+    print_summary("re-validation round", connections_total, results)
 
 
 def _broker(redis_url: str) -> str:

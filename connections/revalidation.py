@@ -13,7 +13,6 @@ reads once per chunk; the round's heartbeat is finished by whichever chunk ends 
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -89,13 +88,10 @@ def start_round(chunk_size: int | None = None, spread_s: float | None = None):
 def check_chunk(round_id: int, run_ids: list[int], anchor_id: int | None = None,
                 budget_s: float | None = None) -> list[int]:
     """Claim and check these runs of one site; the run ids left for a later task (budget spent)."""
-    runs = ChecklistRun.claim_many(run_ids)
-    deadline = None if budget_s is None else time.monotonic() + budget_s
-    outcomes, left = site_chunks.check_site(runs, site_chunks.share_from(anchor_id), deadline)
-    site_chunks.requeue(left)
+    outcomes, left = site_chunks.check_chunk(run_ids, anchor_id, budget_s)
     conclude(outcomes)
     finish_round_if_done(round_id)
-    return [r.pk for r in left]
+    return left
 
 
 def check_retry(run: ChecklistRun) -> None:

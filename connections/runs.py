@@ -6,7 +6,6 @@ done here: every request passes `connections.issuetrak.site_limits` inside the c
 in this process, other processes and other hosts share one budget per site.
 """
 
-import datetime as dt
 import queue
 import time
 from collections import defaultdict
@@ -15,14 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.utils import timezone
 
 from connections import site_chunks
 from connections.checklist.registry import SiteShare
-from connections.choices import DONE_STATES, RunState
+from connections.choices import RunState
 from connections.issuetrak import site_limits
 from connections.models import CheckBatch, ChecklistRun, Connection
-from connections.models.run import takeable
 
 
 def check_batch(connections: Iterable[Connection], *, trigger: str, by=None, scope: str = "",
@@ -79,39 +76,35 @@ def check_batch_chunk(run_ids: list[int], anchor_id: int | None = None,
                       budget_s: float | None = None) -> list[int]:
     """Claim and check one site's chunk of a batch, each run stored as it ends (the batch's
     progress moves); the run ids left for a later task once `budget_s` is spent."""
-    runs = ChecklistRun.claim_many(run_ids)
-    deadline = None if budget_s is None else time.monotonic() + budget_s
-    _outcomes, left = site_chunks.check_site(runs, site_chunks.share_from(anchor_id), deadline,
-                                             on_outcome=lambda outcome: outcome[0].finish(*outcome[1:]))
-    site_chunks.requeue(left)
-    return [r.pk for r in left]
+    return site_chunks.check_chunk(run_ids, anchor_id, budget_s,
+                                   on_outcome=lambda outcome: outcome[0].finish(*outcome[1:]))[1]
 
 
 class BatchFollower:
-    """Waits for a batch the workers check, reporting each run as it ends.
+    """Waits for a batch the workers check, telling `on_progress(done, failed)` as runs end.
 
     Runs nobody has taken for `pickup_s` while nothing moved (no worker consumes the queue, or
     the one that claimed them died) are taken over and checked here, so the wait always ends.
     """
 
-    def __init__(self, batch: CheckBatch, on_finished: Callable[[ChecklistRun], None] | None = None,
+    def __init__(self, batch: CheckBatch, on_progress: Callable[[int, int], None] | None = None,
                  *, pickup_s: float | None = None, poll_s: float = 0.5):
-        self.batch, self.on_finished, self.poll_s = batch, on_finished, poll_s
+        self.batch, self.on_progress, self.poll_s = batch, on_progress, poll_s
         self.pickup_s = settings.CHECK_ALL_PICKUP_S if pickup_s is None else pickup_s
         self.taken_over = 0
-        self._reported: set[int] = set()
-        self._since: dt.datetime | None = None
 
     def follow(self) -> list[ChecklistRun]:
         """Block until every run of the batch has ended; the runs, in the batch's order."""
         runs = ChecklistRun.objects.filter(batch=self.batch)
+        counters = CheckBatch.objects.filter(pk=self.batch.pk).values_list("done", "failed")
         moved_at, last = time.monotonic(), None
         while True:
-            self._report(runs)
-            progress = (runs.filter(state__in=DONE_STATES).count(),
-                        runs.filter(started_at__isnull=False).count())
-            if progress[0] >= self.batch.total:
+            done, failed = counters.get()  # kept by each run as it ends
+            if self.on_progress:
+                self.on_progress(done, failed)
+            if done >= self.batch.total:
                 break
+            progress = (done, runs.filter(state=RunState.QUEUED).count())
             if progress != last:
                 moved_at, last = time.monotonic(), progress
             elif time.monotonic() - moved_at >= self.pickup_s:
@@ -119,27 +112,10 @@ class BatchFollower:
                 moved_at = time.monotonic()
                 continue
             time.sleep(self.poll_s)
-        self._report(runs)
         return list(runs.select_related("connection").order_by("pk"))
-
-    def _report(self, runs) -> None:
-        """Call `on_finished` once for each run that ended since the last look."""
-        if self.on_finished is None:
-            return
-        ended = runs.filter(state__in=DONE_STATES)
-        if self._since is not None:
-            # A margin: a run stamped before another may commit after it.
-            ended = ended.filter(finished_at__gte=self._since - dt.timedelta(seconds=60))
-        for run in ended.only("pk", "state", "overall", "finished_at").order_by("finished_at", "pk"):
-            self._since = max(self._since or run.finished_at, run.finished_at)
-            if run.pk not in self._reported:
-                self._reported.add(run.pk)
-                self.on_finished(run)
 
     def _take_over(self, runs) -> None:
         """Check here what no worker has taken (or whose worker died), site by site."""
-        now = timezone.now()
-        runs.filter(takeable(now)).update(state=RunState.RUNNING, started_at=now)  # one claim, no id list
-        claimed = list(runs.filter(state=RunState.RUNNING, started_at=now).select_related("connection"))
+        claimed = ChecklistRun.claim_where(runs)
         self.taken_over += len(claimed)
         check_here(claimed)

@@ -74,6 +74,17 @@ def check_site(runs: list[ChecklistRun], share: SiteShare, deadline: float | Non
     return outcomes, []
 
 
+def check_chunk(run_ids: list[int], anchor_id: int | None = None, budget_s: float | None = None,
+                on_outcome: Callable[[Outcome], None] | None = None) -> tuple[list[Outcome], list[int]]:
+    """Claim these runs of one site and check them; (outcomes, run ids given back to the queue
+    because `budget_s` ran out)."""
+    runs = ChecklistRun.claim_many(run_ids)
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    outcomes, left = check_site(runs, share_from(anchor_id), deadline, on_outcome)
+    requeue(left)
+    return outcomes, [r.pk for r in left]
+
+
 def requeue(runs: list[ChecklistRun]) -> None:
     """Give claimed runs this task did not reach back to the queue, for the next task to claim."""
     if runs:

@@ -17,6 +17,7 @@ database (`connections.rate_store`, installed at start-up), or memory (one proce
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import contextvars
 import json
@@ -201,20 +202,20 @@ class MemoryStore:
         longest = max(w.seconds for w in windows)
         with self._lock:
             now = time.time()
-            calls = sorted(c for c in self._calls.get(site, []) if c[0] > now - longest)
+            calls = [c for c in self._calls.get(site, []) if c[0] > now - longest]
             times = [t for t, _, _ in calls]
             wait = max(self._backoff.get(site, 0.0) - now,
                        wait_for(times, windows, write, now, [t for t, w, _ in calls if w]))
             if wait <= 0:
-                calls.append((now + hold_s, write, ticket))
+                bisect.insort(calls, (now + hold_s, write, ticket))
             self._calls[site] = calls
             return max(wait, 0.0)
 
     def sent(self, site: str, ticket: str) -> None:
         with self._lock:
             now = time.time()
-            self._calls[site] = [(now, w, t) if t == ticket else (at, w, t)
-                                 for at, w, t in self._calls.get(site, [])]
+            self._calls[site] = sorted((now, w, t) if t == ticket else (at, w, t)
+                                       for at, w, t in self._calls.get(site, []))
 
     def set_backoff(self, site: str, seconds: float) -> None:
         with self._lock:

@@ -192,10 +192,14 @@ class ChecklistRun(models.Model):
         A run another worker claimed first (a redelivered task) is not returned, unless that
         claim is stale (running past RUN_RUNNING_LIMIT_S: its worker died).
         """
+        return cls.claim_where(cls.objects.filter(pk__in=list(run_ids)))
+
+    @classmethod
+    def claim_where(cls, runs: models.QuerySet) -> list[ChecklistRun]:
+        """Move the takeable runs among `runs` to running in one UPDATE; those claimed, loaded."""
         now = timezone.now()
-        cls.objects.filter(takeable(now), pk__in=list(run_ids)).update(
-            state=RunState.RUNNING, started_at=now)
-        return list(cls.objects.filter(pk__in=list(run_ids), state=RunState.RUNNING, started_at=now)
+        runs.filter(takeable(now)).update(state=RunState.RUNNING, started_at=now)
+        return list(runs.filter(state=RunState.RUNNING, started_at=now)
                     .select_related("connection").order_by("pk"))
 
     @classmethod

@@ -224,19 +224,22 @@ class Command(BaseCommand):
         with tqdm(total=len(connections), desc="Checking", unit="connection", file=sys.stderr,
                   disable=quiet, ncols=shutil.get_terminal_size().columns) as bar:
 
-            failed = 0
-
-            def finished(run):
-                nonlocal failed
-                failed += run.overall == StepStatus.FAIL
+            def progress(done: int, failed: int) -> None:
                 bar.set_postfix(failed=failed, refresh=False)
-                bar.update()
+                bar.update(done - bar.n)
 
             if not workers:
+                ended = {"done": 0, "failed": 0}
+
+                def finished(run):
+                    ended["done"] += 1
+                    ended["failed"] += run.overall == StepStatus.FAIL
+                    progress(ended["done"], ended["failed"])
+
                 return check_batch(connections, trigger=Trigger.CLI, scope="all active",
                                    on_finished=finished)[1]
             batch = queue_batch(connections, trigger=Trigger.CLI, scope="all active")
-            follower = BatchFollower(batch, finished)
+            follower = BatchFollower(batch, progress)
             runs = follower.follow()
         if follower.taken_over:
             self.stderr.write(f"{follower.taken_over} run(s) no worker took were checked in this process.")
