@@ -113,7 +113,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_walk_sees_the_project():
     graph = import_graph()
-    assert "connections.models.run" in graph["connections.runs"]
+    assert "connections.models.run" in graph["connections.site_chunks"]
     assert "connections.checklist" in graph["connections.models.run"]
 
 
